@@ -1,0 +1,20 @@
+/**
+ * The Link port: one ordered, reliable, message-oriented connection to one authenticated peer. Implemented by
+ * a WebRTC data channel (browser main thread, forwarded to the worker), the bridge relay, and an in-memory link
+ * for tests. `remoteNodeId` is who the link is bound to; frames claiming another sender are refused.
+ */
+export type LinkPath = 'webrtc' | 'relay' | 'memory';
+
+export type LinkFrame = string | Uint8Array;
+
+export interface Link {
+  readonly id: string;
+  readonly remoteNodeId: string;
+  readonly path: LinkPath;
+  /** Resolves when the frame is handed to the carrier; waits while the carrier's buffer is full (backpressure). */
+  send(frame: LinkFrame): Promise<void>;
+  onFrame(listener: (frame: LinkFrame) => void): void;
+  onClose(listener: () => void): void;
+  close(): void;
+  readonly closed: boolean;
+}
