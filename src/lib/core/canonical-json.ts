@@ -32,7 +32,11 @@ function serialise(value: unknown, path: string, seen: Set<object>): string {
 
 function serialiseNumber(n: number, path: string): string {
   if (!Number.isFinite(n)) throw new CanonicalJsonError(path, `${n} is not a JSON number`);
-  if (Number.isInteger(n) && !Number.isSafeInteger(n)) throw new CanonicalJsonError(path, 'integer beyond 2^53');
+  // Integers past 2^53 that ECMAScript prints as plain digits look exact but may not be (2^53 + 1 reads as 2^53):
+  // refused. From 1e21 on, numbers print in exponent form (1e+21) and are plainly floating point: allowed.
+  if (Number.isInteger(n) && !Number.isSafeInteger(n) && Math.abs(n) < 1e21) {
+    throw new CanonicalJsonError(path, 'integer beyond 2^53 (send it as a string)');
+  }
   // ECMAScript Number::toString is exactly the JCS number form; -0 prints as 0.
   return String(n);
 }
