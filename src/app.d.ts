@@ -1,0 +1,5 @@
+/// <reference types="vite-plugin-pwa/client" />
+declare global {
+  namespace App {}
+}
+export {};

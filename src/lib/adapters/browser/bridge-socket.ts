@@ -1,0 +1,137 @@
+/**
+ * The tab's WebSocket to the bridge (PROTOCOL B1–B5): admission by signing the bridge's challenge, room
+ * membership, signalling and relay. Reconnects with capped exponential backoff. The bridge is untrusted: signals
+ * are verified by the receiver (mesh-host), relayed frames by the node (P2).
+ */
+import { RECONNECT_BACKOFF_CAP_SECONDS } from '../../core/index.js';
+
+export interface RoomPeer {
+  node_id: string;
+  display_name?: string;
+  profile?: string;
+}
+
+export type BridgeStatus = 'connecting' | 'open' | 'closed';
+
+export interface BridgeSocketHandlers {
+  signHello(nonce: string): Promise<Record<string, unknown>>;
+  onStatus(status: BridgeStatus, detail?: string): void;
+  onRoom(peers: RoomPeer[]): void;
+  onPeerJoined(peer: RoomPeer): void;
+  onPeerLeft(nodeId: string): void;
+  onSignal(from: string, signal: Record<string, unknown>): void;
+  onRelay(from: string, frame: string): void;
+  onError(code: string, message: string): void;
+}
+
+export class BridgeSocket {
+  private socket: WebSocket | null = null;
+  private attempt = 0;
+  private stopped = false;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  status: BridgeStatus = 'closed';
+
+  constructor(
+    private readonly url: string,
+    private readonly handlers: BridgeSocketHandlers
+  ) {}
+
+  connect(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.socket?.close();
+  }
+
+  sendSignal(to: string, signal: Record<string, unknown>): boolean {
+    return this.send({ t: 'signal', to, signal });
+  }
+
+  sendRelay(to: string, frame: string): boolean {
+    return this.send({ t: 'relay', to, frame });
+  }
+
+  private send(message: unknown): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN || this.status !== 'open') return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  private setStatus(status: BridgeStatus, detail?: string): void {
+    this.status = status;
+    this.handlers.onStatus(status, detail);
+  }
+
+  private open(): void {
+    this.setStatus('connecting');
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (err) {
+      this.setStatus('closed', String(err));
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = (event) => void this.handle(socket, event.data);
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.setStatus('closed');
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const capMs = RECONNECT_BACKOFF_CAP_SECONDS * 1000;
+    const delay = Math.min(capMs, 500 * 2 ** this.attempt++) * (0.75 + Math.random() * 0.5);
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private async handle(socket: WebSocket, data: unknown): Promise<void> {
+    if (typeof data !== 'string') return;
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== 'object') return;
+    switch (message.t) {
+      case 'challenge': {
+        const hello = await this.handlers.signHello(String(message.nonce));
+        socket.send(JSON.stringify({ t: 'hello', hello }));
+        break;
+      }
+      case 'welcome':
+        this.attempt = 0;
+        this.setStatus('open');
+        this.handlers.onRoom(Array.isArray(message.peers) ? (message.peers as RoomPeer[]) : []);
+        break;
+      case 'peer-joined':
+        if (message.peer && typeof message.peer === 'object') this.handlers.onPeerJoined(message.peer as RoomPeer);
+        break;
+      case 'peer-left':
+        if (typeof message.node_id === 'string') this.handlers.onPeerLeft(message.node_id);
+        break;
+      case 'signal':
+        if (typeof message.from === 'string' && message.signal && typeof message.signal === 'object') {
+          this.handlers.onSignal(message.from, message.signal as Record<string, unknown>);
+        }
+        break;
+      case 'relay':
+        if (typeof message.from === 'string' && typeof message.frame === 'string') this.handlers.onRelay(message.from, message.frame);
+        break;
+      case 'error': {
+        const error = (message.error ?? {}) as { error?: string; message?: string };
+        this.handlers.onError(String(error.error ?? 'internal_error'), String(error.message ?? ''));
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One WebRTC data channel to one peer, via simple-peer's prebuilt bundle (no Node shims needed in Vite).
+ * simple-peer's send() has no backpressure (TESTING.md): frames queue here while the channel's buffer is above
+ * a high-water mark and drain on `bufferedamountlow`.
+ */
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+
+const HIGH_WATER_BYTES = 1024 * 1024;
+const LOW_WATER_BYTES = 256 * 1024;
+
+export interface WebRtcChannelEvents {
+  onSignal(data: unknown): void;
+  onConnect(): void;
+  onFrame(frame: string | ArrayBuffer): void;
+  onClose(reason: string): void;
+}
+
+interface SimplePeerInstance {
+  signal(data: unknown): void;
+  send(data: string | ArrayBuffer | Uint8Array): void;
+  destroy(): void;
+  on(event: string, listener: (...args: never[]) => void): void;
+  _channel?: RTCDataChannel;
+  connected: boolean;
+}
+
+export class WebRtcChannel {
+  private readonly peer: SimplePeerInstance;
+  private readonly queue: (string | ArrayBuffer)[] = [];
+  private draining = false;
+  private closed = false;
+  connected = false;
+
+  constructor(initiator: boolean, private readonly events: WebRtcChannelEvents) {
+    // No ICE servers: a LAN mesh must not reach for public STUN servers (offline means offline).
+    const Peer = SimplePeer as unknown as new (options: Record<string, unknown>) => SimplePeerInstance;
+    this.peer = new Peer({ initiator, trickle: true, config: { iceServers: [] }, channelConfig: { ordered: true } });
+    this.peer.on('signal', (data: never) => events.onSignal(data));
+    this.peer.on('connect', () => {
+      this.connected = true;
+      const channel = this.peer._channel;
+      if (channel) {
+        channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+        channel.addEventListener('bufferedamountlow', () => this.drain());
+      }
+      events.onConnect();
+    });
+    this.peer.on('data', (data: never) => {
+      const value = data as unknown as Uint8Array | string;
+      if (typeof value === 'string') events.onFrame(value);
+      else events.onFrame(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
+    });
+    this.peer.on('close', () => this.finish('closed'));
+    this.peer.on('error', (err: never) => this.finish(String((err as unknown as Error)?.message ?? err)));
+  }
+
+  signal(data: unknown): void {
+    if (!this.closed) this.peer.signal(data);
+  }
+
+  send(frame: string | ArrayBuffer): void {
+    if (this.closed) return;
+    this.queue.push(frame);
+    this.drain();
+  }
+
+  destroy(): void {
+    this.finish('destroyed');
+  }
+
+  private drain(): void {
+    if (this.draining || !this.connected) return;
+    this.draining = true;
+    try {
+      const channel = this.peer._channel;
+      while (this.queue.length > 0 && !this.closed) {
+        if (channel && channel.bufferedAmount > HIGH_WATER_BYTES) return; // resumes on bufferedamountlow
+        const frame = this.queue.shift()!;
+        this.peer.send(typeof frame === 'string' ? frame : new Uint8Array(frame));
+      }
+    } catch (err) {
+      this.finish(String(err));
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connected = false;
+    this.queue.length = 0;
+    try {
+      this.peer.destroy();
+    } catch {
+      /* already gone */
+    }
+    this.events.onClose(reason);
+  }
+}

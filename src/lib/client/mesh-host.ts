@@ -1,0 +1,236 @@
+/**
+ * The tab's half of the transport (DESIGN §1): owns the bridge socket and the RTCPeerConnections, and forwards
+ * frames to and from the node worker over one MessagePort. It decides the path to each peer — WebRTC first,
+ * the bridge relay when WebRTC cannot connect within RELAY_FALLBACK_MS or drops — and holds no node state.
+ */
+import { CALL_TIMESTAMP_WINDOW_SECONDS, parseRfc3339, verifyPayload } from '../core/index.js';
+import { BridgeSocket, type BridgeStatus, type RoomPeer } from '../adapters/browser/bridge-socket.js';
+import type { HostToWorker, WorkerToHost } from '../adapters/browser/port-link.js';
+import { WebRtcChannel } from '../adapters/browser/webrtc-channel.js';
+
+/** How long WebRTC may take before frames go through the bridge instead. Connects take 0.2-0.7 s on a LAN. */
+export const RELAY_FALLBACK_MS = 5000;
+const WEBRTC_RETRY_MS = 15000;
+
+export interface MeshSigner {
+  signHello(nonce: string): Promise<Record<string, unknown>>;
+  signSignal(to: string, data: unknown): Promise<Record<string, unknown>>;
+}
+
+interface PeerState {
+  nodeId: string;
+  /** Listed by the bridge right now. A peer with live WebRTC stays even when the bridge forgets it. */
+  inRoom: boolean;
+  channel: WebRtcChannel | null;
+  session: string | null;
+  webrtcLinkId: string | null;
+  relayLinkId: string | null;
+  fallbackTimer: ReturnType<typeof setTimeout> | null;
+  retryTimer: ReturnType<typeof setTimeout> | null;
+}
+
+export interface MeshHostOptions {
+  bridgeUrl: string;
+  nodeId: string;
+  linkPort: MessagePort;
+  signer: MeshSigner;
+  onBridgeStatus(status: BridgeStatus, detail?: string): void;
+  /** WebRTC can be switched off (e.g. a network that blocks UDP); everything then uses the relay. */
+  webrtcEnabled?: boolean;
+}
+
+export class MeshHost {
+  private readonly peers = new Map<string, PeerState>();
+  private readonly linkOwners = new Map<string, { nodeId: string; path: 'webrtc' | 'relay' }>();
+  private readonly bridge: BridgeSocket;
+  private linkCounter = 0;
+
+  constructor(private readonly options: MeshHostOptions) {
+    options.linkPort.onmessage = (event: MessageEvent<WorkerToHost>) => this.fromWorker(event.data);
+    this.bridge = new BridgeSocket(options.bridgeUrl, {
+      signHello: (nonce) => options.signer.signHello(nonce),
+      onStatus: (status, detail) => {
+        if (status === 'closed') for (const nodeId of [...this.peers.keys()]) this.dropRelay(nodeId);
+        options.onBridgeStatus(status, detail);
+      },
+      onRoom: (peers) => this.syncRoom(peers),
+      onPeerJoined: (peer) => this.addPeer(peer),
+      onPeerLeft: (nodeId) => this.leftRoom(nodeId),
+      onSignal: (from, signal) => void this.handleSignal(from, signal),
+      onRelay: (from, frame) => this.handleRelay(from, frame),
+      onError: (code, message) => console.warn(`bridge: ${code}: ${message}`)
+    });
+  }
+
+  start(): void {
+    this.bridge.connect();
+  }
+
+  stop(): void {
+    this.bridge.stop();
+    for (const nodeId of [...this.peers.keys()]) this.removePeer(nodeId);
+  }
+
+  private get webrtcEnabled(): boolean {
+    return this.options.webrtcEnabled !== false && typeof RTCPeerConnection !== 'undefined';
+  }
+
+  private toWorker(message: HostToWorker, transfer: Transferable[] = []): void {
+    this.options.linkPort.postMessage(message, transfer);
+  }
+
+  private syncRoom(peers: RoomPeer[]): void {
+    const present = new Set(peers.map((p) => p.node_id));
+    for (const nodeId of [...this.peers.keys()]) if (!present.has(nodeId)) this.leftRoom(nodeId);
+    for (const peer of peers) this.addPeer(peer);
+  }
+
+  private addPeer(peer: RoomPeer): void {
+    if (peer.node_id === this.options.nodeId) return;
+    const known = this.peers.get(peer.node_id);
+    if (known) {
+      known.inRoom = true;
+      return;
+    }
+    const state: PeerState = { nodeId: peer.node_id, inRoom: true, channel: null, session: null, webrtcLinkId: null, relayLinkId: null, fallbackTimer: null, retryTimer: null };
+    this.peers.set(peer.node_id, state);
+    this.armFallback(state);
+    // One side offers, so two tabs never glare: the smaller NodeID initiates.
+    if (this.webrtcEnabled && this.options.nodeId < peer.node_id) this.startWebRtc(state, crypto.randomUUID());
+  }
+
+  /** The bridge no longer lists the peer: its relay path is gone, but a working data channel keeps the peer. */
+  private leftRoom(nodeId: string): void {
+    const state = this.peers.get(nodeId);
+    if (!state) return;
+    state.inRoom = false;
+    if (state.webrtcLinkId) this.dropRelay(nodeId);
+    else this.removePeer(nodeId);
+  }
+
+  private removePeer(nodeId: string): void {
+    const state = this.peers.get(nodeId);
+    if (!state) return;
+    this.peers.delete(nodeId);
+    if (state.fallbackTimer) clearTimeout(state.fallbackTimer);
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.channel?.destroy();
+    this.closeLink(state.webrtcLinkId);
+    this.closeLink(state.relayLinkId);
+  }
+
+  private armFallback(state: PeerState): void {
+    if (state.fallbackTimer) clearTimeout(state.fallbackTimer);
+    state.fallbackTimer = setTimeout(() => {
+      state.fallbackTimer = null;
+      if (!state.webrtcLinkId && this.peers.get(state.nodeId) === state) this.openRelay(state);
+    }, this.webrtcEnabled ? RELAY_FALLBACK_MS : 0);
+  }
+
+  private startWebRtc(state: PeerState, session: string): void {
+    state.channel?.destroy();
+    state.session = session;
+    const initiator = this.options.nodeId < state.nodeId;
+    const channel: WebRtcChannel = new WebRtcChannel(initiator, {
+      onSignal: (data) => void this.sendSignal(state.nodeId, { session, signal: data }),
+      onConnect: () => {
+        if (state.channel !== channel) return;
+        state.webrtcLinkId = this.openLink(state.nodeId, 'webrtc');
+        // WebRTC is up: the relay link is no longer needed.
+        this.closeLink(state.relayLinkId);
+        state.relayLinkId = null;
+      },
+      onFrame: (frame) => {
+        if (state.channel === channel && state.webrtcLinkId) this.deliver(state.webrtcLinkId, frame);
+      },
+      onClose: () => {
+        if (state.channel !== channel) return;
+        state.channel = null;
+        this.closeLink(state.webrtcLinkId);
+        state.webrtcLinkId = null;
+        if (this.peers.get(state.nodeId) !== state) return;
+        if (!state.inRoom) return this.removePeer(state.nodeId);
+        this.openRelay(state);
+        if (initiator && this.webrtcEnabled) {
+          state.retryTimer = setTimeout(() => {
+            state.retryTimer = null;
+            if (this.peers.get(state.nodeId) === state && !state.channel) this.startWebRtc(state, crypto.randomUUID());
+          }, WEBRTC_RETRY_MS);
+        }
+      }
+    });
+    state.channel = channel;
+  }
+
+  private async sendSignal(to: string, data: unknown): Promise<void> {
+    const signal = await this.options.signer.signSignal(to, data);
+    this.bridge.sendSignal(to, signal);
+  }
+
+  /** Signals come through the untrusted bridge: only ones signed by the claimed peer, for us, and fresh are used. */
+  private async handleSignal(from: string, signal: Record<string, unknown>): Promise<void> {
+    const state = this.peers.get(from);
+    if (!state || !this.webrtcEnabled) return;
+    if (signal.from !== from || signal.to !== this.options.nodeId) return;
+    const skewMs = Math.abs(Date.now() - parseRfc3339(signal.timestamp));
+    if (!(skewMs <= CALL_TIMESTAMP_WINDOW_SECONDS * 1000)) return;
+    if (!(await verifyPayload(signal, from))) return;
+    const data = signal.data as { session?: unknown; signal?: { type?: string } } | undefined;
+    if (!data || typeof data.session !== 'string' || !data.signal) return;
+    if (data.signal.type === 'offer' && data.session !== state.session) this.startWebRtc(state, data.session);
+    if (data.session === state.session) state.channel?.signal(data.signal);
+  }
+
+  private openRelay(state: PeerState): void {
+    if (state.relayLinkId || state.webrtcLinkId || this.bridge.status !== 'open') return;
+    state.relayLinkId = this.openLink(state.nodeId, 'relay');
+  }
+
+  private dropRelay(nodeId: string): void {
+    const state = this.peers.get(nodeId);
+    if (!state) return;
+    this.closeLink(state.relayLinkId);
+    state.relayLinkId = null;
+  }
+
+  private handleRelay(from: string, frame: string): void {
+    const state = this.peers.get(from);
+    if (!state) return;
+    // The other side fell back to the relay: follow it so both ends use one path.
+    if (!state.relayLinkId && !state.webrtcLinkId) state.relayLinkId = this.openLink(from, 'relay');
+    const linkId = state.relayLinkId ?? state.webrtcLinkId;
+    if (linkId) this.deliver(linkId, frame);
+  }
+
+  private openLink(nodeId: string, path: 'webrtc' | 'relay'): string {
+    const linkId = `${path}-${++this.linkCounter}`;
+    this.linkOwners.set(linkId, { nodeId, path });
+    this.toWorker({ type: 'link-open', linkId, remoteNodeId: nodeId, path });
+    return linkId;
+  }
+
+  private closeLink(linkId: string | null): void {
+    if (!linkId || !this.linkOwners.delete(linkId)) return;
+    this.toWorker({ type: 'link-close', linkId });
+  }
+
+  private deliver(linkId: string, frame: string | ArrayBuffer): void {
+    if (typeof frame === 'string') this.toWorker({ type: 'link-frame', linkId, frame });
+    else this.toWorker({ type: 'link-frame', linkId, frame }, [frame]);
+  }
+
+  private fromWorker(message: WorkerToHost): void {
+    const owner = this.linkOwners.get(message.linkId);
+    if (!owner) return;
+    const state = this.peers.get(owner.nodeId);
+    if (message.type === 'link-close') {
+      this.linkOwners.delete(message.linkId);
+      if (state && owner.path === 'webrtc' && state.webrtcLinkId === message.linkId) state.channel?.destroy();
+      if (state && owner.path === 'relay' && state.relayLinkId === message.linkId) state.relayLinkId = null;
+      return;
+    }
+    if (!state) return;
+    if (owner.path === 'webrtc') state.channel?.send(message.frame);
+    else if (typeof message.frame === 'string') this.bridge.sendRelay(owner.nodeId, message.frame);
+  }
+}
