@@ -1,0 +1,258 @@
+/**
+ * One client socket on `/signal`, from challenge to close (B1-B5). Every message is rate-checked and parsed on
+ * arrival, then handled in arrival order on a per-connection promise chain: signature checks are async, and a
+ * client may pipeline messages right behind its hello, so order must not depend on how long a check takes.
+ */
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { shortOf, verifyPayload, type Clock } from '../src/lib/core/index.js';
+import { checkHello, newNonce } from './admission.js';
+import type { BridgeCounters, RejectionReason } from './counters.js';
+import {
+  challengeMessage,
+  errorMessage,
+  parseClientMessage,
+  peerJoinedMessage,
+  peerLeftMessage,
+  relayMessage,
+  signalMessage,
+  welcomeMessage,
+  type ClientMessage,
+  type Hello,
+  type PeerInfo,
+  type Rejection,
+  type SignedSignal
+} from './messages.js';
+import { MessageBudget } from './rate-limit.js';
+import type { RoomMember, Rooms } from './rooms.js';
+
+/** Close codes: 1008 policy violation (refused admission), 4000 replaced by a newer session of the same NodeID. */
+export const CLOSE_POLICY = 1008;
+export const CLOSE_REPLACED = 4000;
+export const CLOSE_GOING_AWAY = 1001;
+
+/** Past this much unsent data to one socket, more is dropped rather than queued without bound. */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export interface SignallingContext {
+  bridge: { node_id: string; name: string; version: string };
+  rooms: Rooms<ClientConnection>;
+  counters: BridgeCounters;
+  logger: Logger;
+  clock: Clock;
+  maxMessageBytes: number;
+  messagesPerSecond: number;
+  helloTimeoutMs: number;
+}
+
+type Phase = 'challenged' | 'admitted' | 'closed';
+
+export class ClientConnection implements RoomMember {
+  private phase: Phase = 'challenged';
+  private readonly nonce = newNonce();
+  private readonly budget: MessageBudget;
+  private readonly helloTimer: NodeJS.Timeout;
+  private queue: Promise<void> = Promise.resolve();
+  private hello: Hello | null = null;
+  /** Cleared by each heartbeat ping, set by the pong. */
+  alive = true;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: SignallingContext,
+    private readonly remoteAddress: string
+  ) {
+    this.budget = new MessageBudget(ctx.messagesPerSecond);
+    ctx.counters.count('connected');
+    this.send(challengeMessage(this.nonce, ctx.bridge));
+    this.helloTimer = setTimeout(() => this.onHelloTimeout(), ctx.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(data, isBinary);
+      } catch (err) {
+        this.onHandlerError(err); // never let one message take down the process
+      }
+    });
+    ws.on('pong', () => (this.alive = true));
+    ws.on('error', (err) => this.onSocketError(err));
+    ws.on('close', () => this.onClose());
+  }
+
+  get nodeId(): string {
+    return this.hello?.node_id ?? '';
+  }
+
+  get community(): string {
+    return this.hello?.community ?? '';
+  }
+
+  get peerInfo(): PeerInfo {
+    const h = this.hello!;
+    return { node_id: h.node_id, display_name: h.display_name, profile: h.profile };
+  }
+
+  /** Sends one JSON message; false if the socket is closed or so backed up that the message was dropped. */
+  send(message: object): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  ping(): void {
+    this.alive = false;
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+
+  private get log(): Logger {
+    return this.ctx.logger;
+  }
+
+  private refuse(rejection: Rejection, options: { close?: boolean; retryAfterMs?: number } = {}): void {
+    this.ctx.counters.reject(rejection.reason);
+    this.log.debug({ reason: rejection.reason, code: rejection.code, remote: this.remoteAddress, node: this.hello ? shortOf(this.nodeId) : undefined }, rejection.message);
+    this.send(errorMessage(rejection.code, rejection.message, options.retryAfterMs));
+    if (options.close) {
+      this.phase = 'closed';
+      this.close(CLOSE_POLICY, rejection.reason);
+    }
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.phase === 'closed') return;
+    const nowMs = this.ctx.clock.now();
+    if (!this.budget.take(nowMs)) {
+      this.ctx.counters.reject('rate_limited');
+      if (this.budget.shouldReport(nowMs)) {
+        this.log.warn({ remote: this.remoteAddress, node: this.hello ? shortOf(this.nodeId) : undefined }, 'client over its message budget; dropping');
+        this.send(errorMessage('rate_limited', `more than ${this.ctx.messagesPerSecond} messages in one second`, this.budget.retryAfterMs(nowMs)));
+      }
+      return;
+    }
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const parsed = parseClientMessage(bytes, isBinary, this.ctx.maxMessageBytes);
+    this.queue = this.queue
+      .then(() => {
+        if (this.phase === 'closed') return;
+        if (!parsed.ok) return this.refuse(parsed.rejection, { close: this.phase === 'challenged' && parsed.t === 'hello' });
+        return this.dispatch(parsed.message);
+      })
+      .catch((err: unknown) => this.onHandlerError(err));
+  }
+
+  /** A bug in a handler must cost this one message, never the process or other clients. */
+  private onHandlerError(err: unknown): void {
+    this.log.error({ err, remote: this.remoteAddress }, 'signalling handler failed');
+    this.send(errorMessage('internal_error', 'the bridge failed to handle this message'));
+  }
+
+  private async dispatch(message: ClientMessage): Promise<void> {
+    if (this.phase === 'challenged') {
+      if (message.t !== 'hello') return this.refuse({ code: 'unauthorized', reason: 'unauthorized', message: 'send hello first' });
+      return this.admit(message.hello);
+    }
+    switch (message.t) {
+      case 'hello':
+        return this.refuse({ code: 'bad_request', reason: 'already_admitted', message: 'already admitted; hello is sent once' });
+      case 'signal':
+        return this.forwardSignal(message.to, message.signal);
+      case 'relay':
+        return this.forwardRelay(message.to, message.frame);
+    }
+  }
+
+  private async admit(hello: Hello): Promise<void> {
+    const rejection = await checkHello(hello, { nonce: this.nonce, nowMs: this.ctx.clock.now() });
+    if (this.phase === 'closed') return;
+    if (rejection) return this.refuse(rejection, { close: true });
+    clearTimeout(this.helloTimer);
+    this.hello = hello;
+    this.phase = 'admitted';
+    const { rooms, counters } = this.ctx;
+    const replaced = rooms.admit(this);
+    counters.count('admitted');
+    if (replaced) {
+      counters.count('replaced');
+      replaced.phase = 'closed';
+      replaced.close(CLOSE_REPLACED, 'replaced by a newer session');
+      replaced.announceDeparture();
+    }
+    this.send(welcomeMessage(rooms.roommates(this).map((s) => s.peerInfo)));
+    for (const mate of rooms.roommates(this)) mate.send(peerJoinedMessage(this.peerInfo));
+    this.log.info(
+      { node: shortOf(this.nodeId), community: this.community, display_name: hello.display_name, profile: hello.profile, remote: this.remoteAddress, replaced: Boolean(replaced) },
+      'client admitted'
+    );
+  }
+
+  /** Tells the room this session is gone. Call after it left `rooms` (or was replaced there). */
+  private announceDeparture(): void {
+    this.ctx.counters.count('left');
+    for (const mate of this.ctx.rooms.roommates(this)) {
+      if (mate.nodeId !== this.nodeId) mate.send(peerLeftMessage(this.nodeId));
+    }
+  }
+
+  /** The target in this session's room, or a not_found reply. */
+  private target(to: string): ClientConnection | null {
+    const found = to === this.nodeId ? undefined : this.ctx.rooms.find(this.community, to);
+    if (!found) this.refuse({ code: 'not_found', reason: 'not_found', message: `${shortOf(to)} is not in this room` });
+    return found ?? null;
+  }
+
+  private deliver(target: ClientConnection, message: object, reason: string): void {
+    if (target.send(message)) return;
+    this.refuse({ code: 'capacity_exceeded', reason: 'target_busy', message: `${shortOf(target.nodeId)} is not reading; ${reason} dropped` });
+  }
+
+  private async forwardSignal(to: string, signal: SignedSignal): Promise<void> {
+    if (signal.from !== this.nodeId) {
+      return this.refuse({ code: 'invalid_signature', reason: 'spoofed_from', message: 'signal.from must be your own NodeID' });
+    }
+    if (signal.to !== to) return this.refuse({ code: 'bad_request', reason: 'bad_shape', message: 'signal.to must equal to' });
+    if (!this.target(to)) return;
+    if (!(await verifyPayload(signal, this.nodeId))) {
+      return this.refuse({ code: 'invalid_signature', reason: 'invalid_signature', message: 'signal signature does not verify' });
+    }
+    // The target may have left while the signature was checked.
+    const target = this.phase === 'admitted' ? this.target(to) : null;
+    if (!target) return;
+    this.deliver(target, signalMessage(this.nodeId, signal), 'signal');
+    this.ctx.counters.count('signals_forwarded');
+  }
+
+  private forwardRelay(to: string, frame: string): void {
+    const target = this.target(to);
+    if (!target) return;
+    this.deliver(target, relayMessage(this.nodeId, frame), 'frame');
+    this.ctx.counters.count('relays_forwarded');
+  }
+
+  private onHelloTimeout(): void {
+    if (this.phase !== 'challenged') return;
+    this.refuse({ code: 'timeout', reason: 'hello_timeout', message: `no hello within ${this.ctx.helloTimeoutMs / 1000} s` }, { close: true });
+  }
+
+  private onSocketError(err: Error & { code?: string }): void {
+    const reason: RejectionReason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'oversize_closed' : 'socket_error';
+    this.ctx.counters.reject(reason);
+    this.log.debug({ reason, remote: this.remoteAddress, err: err.message }, 'client socket error');
+  }
+
+  private onClose(): void {
+    clearTimeout(this.helloTimer);
+    const wasAdmitted = this.hello !== null;
+    this.phase = 'closed';
+    if (wasAdmitted && this.ctx.rooms.remove(this)) {
+      this.announceDeparture();
+      this.log.info({ node: shortOf(this.nodeId), community: this.community, remote: this.remoteAddress }, 'client left');
+    }
+  }
+}

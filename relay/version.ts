@@ -1,0 +1,11 @@
+/** The bridge reports the package version in its challenge, /health and logs. */
+import { readFileSync } from 'node:fs';
+
+export function readPackageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
