@@ -12,6 +12,11 @@ import { WebRtcChannel } from '../adapters/browser/webrtc-channel.js';
 export const RELAY_FALLBACK_MS = 5000;
 const WEBRTC_RETRY_MS = 15000;
 
+/** `localStorage['hearthnet.debug'] = '1'` traces path decisions in the console. */
+function debug(...args: unknown[]): void {
+  if (globalThis.localStorage?.getItem('hearthnet.debug')) console.debug('[mesh]', ...args);
+}
+
 export interface MeshSigner {
   signHello(nonce: string): Promise<Record<string, unknown>>;
   signSignal(to: string, data: unknown): Promise<Record<string, unknown>>;
@@ -80,6 +85,7 @@ export class MeshHost {
   }
 
   private syncRoom(peers: RoomPeer[]): void {
+    debug('room', peers.map((p) => p.node_id));
     const present = new Set(peers.map((p) => p.node_id));
     for (const nodeId of [...this.peers.keys()]) if (!present.has(nodeId)) this.leftRoom(nodeId);
     for (const peer of peers) this.addPeer(peer);
@@ -92,6 +98,7 @@ export class MeshHost {
       known.inRoom = true;
       return;
     }
+    debug('peer joined', peer.node_id);
     const state: PeerState = { nodeId: peer.node_id, inRoom: true, channel: null, session: null, webrtcLinkId: null, relayLinkId: null, fallbackTimer: null, retryTimer: null };
     this.peers.set(peer.node_id, state);
     this.armFallback(state);
@@ -134,6 +141,7 @@ export class MeshHost {
     const channel: WebRtcChannel = new WebRtcChannel(initiator, {
       onSignal: (data) => void this.sendSignal(state.nodeId, { session, signal: data }),
       onConnect: () => {
+        debug('webrtc connected', state.nodeId);
         if (state.channel !== channel) return;
         state.webrtcLinkId = this.openLink(state.nodeId, 'webrtc');
         // WebRTC is up: the relay link is no longer needed.
@@ -143,7 +151,8 @@ export class MeshHost {
       onFrame: (frame) => {
         if (state.channel === channel && state.webrtcLinkId) this.deliver(state.webrtcLinkId, frame);
       },
-      onClose: () => {
+      onClose: (reason) => {
+        debug('webrtc closed', state.nodeId, reason);
         if (state.channel !== channel) return;
         state.channel = null;
         this.closeLink(state.webrtcLinkId);
@@ -170,6 +179,7 @@ export class MeshHost {
   /** Signals come through the untrusted bridge: only ones signed by the claimed peer, for us, and fresh are used. */
   private async handleSignal(from: string, signal: Record<string, unknown>): Promise<void> {
     const state = this.peers.get(from);
+    debug('signal from', from, state ? 'known' : 'unknown');
     if (!state || !this.webrtcEnabled) return;
     if (signal.from !== from || signal.to !== this.options.nodeId) return;
     const skewMs = Math.abs(Date.now() - parseRfc3339(signal.timestamp));
@@ -204,6 +214,7 @@ export class MeshHost {
 
   private openLink(nodeId: string, path: 'webrtc' | 'relay'): string {
     const linkId = `${path}-${++this.linkCounter}`;
+    debug('link open', linkId, nodeId);
     this.linkOwners.set(linkId, { nodeId, path });
     this.toWorker({ type: 'link-open', linkId, remoteNodeId: nodeId, path });
     return linkId;

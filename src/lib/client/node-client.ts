@@ -48,6 +48,8 @@ export function createNodeClient(): NodeClient {
   async function runNode(): Promise<void> {
     const worker = new Worker(new URL('../../../workers/node.worker.ts', import.meta.url), { type: 'module', name: 'hearthnet-node' });
     remote = Comlink.wrap<NodeWorkerApi>(worker);
+    // For the devtools console and benchmarks: `await hearthnet.api().peers()`.
+    (globalThis as { hearthnet?: unknown }).hearthnet = { api: () => remote };
     const identity = await remote.start({ communityId: OPEN_COMMUNITY_ID });
     patch({ role: 'leader', identity });
     await remote.subscribePeers(Comlink.proxy((peers: PeerView[]) => patch({ peers })));

@@ -1,7 +1,8 @@
 /**
  * One WebRTC data channel to one peer, via simple-peer's prebuilt bundle (no Node shims needed in Vite).
  * simple-peer's send() has no backpressure (TESTING.md): frames queue here while the channel's buffer is above
- * a high-water mark and drain on `bufferedamountlow`.
+ * a high-water mark and drain on `bufferedamountlow`. Its 'data' event turns text messages into bytes (it is a
+ * Node stream), so frames are read from the RTCDataChannel itself, where text stays text and binary stays binary.
  */
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 
@@ -21,12 +22,15 @@ interface SimplePeerInstance {
   destroy(): void;
   on(event: string, listener: (...args: never[]) => void): void;
   _channel?: RTCDataChannel;
+  _pc?: RTCPeerConnection;
   connected: boolean;
 }
 
 export class WebRtcChannel {
   private readonly peer: SimplePeerInstance;
   private readonly queue: (string | ArrayBuffer)[] = [];
+  /** Frames the far side sent before our 'connect' fired (it may be ready first); delivered right after it. */
+  private readonly early: (string | ArrayBuffer)[] = [];
   private draining = false;
   private closed = false;
   connected = false;
@@ -44,12 +48,21 @@ export class WebRtcChannel {
         channel.addEventListener('bufferedamountlow', () => this.drain());
       }
       events.onConnect();
+      for (const frame of this.early.splice(0)) events.onFrame(frame);
     });
-    this.peer.on('data', (data: never) => {
-      const value = data as unknown as Uint8Array | string;
-      if (typeof value === 'string') events.onFrame(value);
-      else events.onFrame(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
-    });
+    // Keep simple-peer's stream flowing so it does not buffer; the frames themselves come from the channel.
+    this.peer.on('data', () => {});
+    const listen = (channel: RTCDataChannel) => {
+      channel.binaryType = 'arraybuffer';
+      channel.addEventListener('message', (event: MessageEvent<string | ArrayBuffer>) => {
+        if (this.closed) return;
+        if (this.connected) events.onFrame(event.data);
+        else this.early.push(event.data);
+      });
+    };
+    // The initiator's channel exists now; the answerer's arrives with 'datachannel', before any message.
+    if (this.peer._channel) listen(this.peer._channel);
+    else this.peer._pc?.addEventListener('datachannel', (event) => listen(event.channel));
     this.peer.on('close', () => this.finish('closed'));
     this.peer.on('error', (err: never) => this.finish(String((err as unknown as Error)?.message ?? err)));
   }

@@ -1,0 +1,36 @@
+import { expect, test } from '@playwright/test';
+import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
+import { openNode, peerRow, showMesh } from './app.js';
+import { blockDirectLinks, restoreDirectLinks } from './network.js';
+
+let bridge: BridgeProcess;
+
+test.beforeAll(async () => {
+  bridge = await startBridge();
+});
+
+test.afterAll(async () => {
+  restoreDirectLinks();
+  await bridge?.stop();
+  if (bridge) removeDataDir(bridge);
+});
+
+test('when WebRTC is blocked the relay path carries signed pings, and the Mesh page says so', async ({ browser }) => {
+  blockDirectLinks();
+  const a = await openNode(browser, bridge.url);
+  const b = await openNode(browser, bridge.url);
+  for (const [node, other] of [
+    [a, b],
+    [b, a]
+  ] as const) {
+    await showMesh(node);
+    await expect(peerRow(node, other)).toHaveAttribute('data-path', 'relay', { timeout: 20_000 });
+    await expect(peerRow(node, other).getByTestId('peer-path')).toHaveText('Relay (via bridge)');
+    await expect(peerRow(node, other).getByTestId('peer-rtt')).toHaveText(/ms$/);
+  }
+  const row = peerRow(a, b);
+  await row.getByTestId('peer-ping').click();
+  await expect(row.getByTestId('ping-result')).toHaveText(/^\d+(\.\d+)? ms$/);
+  await a.context.close();
+  await b.context.close();
+});
