@@ -84,7 +84,7 @@ export function webCryptoEd25519(): Promise<Subtle | null> {
     const subtle = globalThis.crypto?.subtle;
     if (!subtle) return null;
     try {
-      const key = await subtle.importKey('raw', publicKeyFromSeedNoble(new Uint8Array(32)), { name: 'Ed25519' }, false, ['verify']);
+      const key = await subtle.importKey('raw', publicKeyFromSeedNoble(new Uint8Array(32)) as BufferSource, { name: 'Ed25519' }, false, ['verify']);
       return key ? subtle : null;
     } catch {
       return null;

@@ -1,0 +1,201 @@
+/**
+ * The composition root (STYLE §5): wires identity, sessions, the rpc layer, the peer registry, the ping capability
+ * and the timers. The only place that knows all of them; nothing here runs on import, and every instance owns its
+ * own state, so a test can run dozens of nodes in one process.
+ */
+import {
+  HearthError,
+  KeyPins,
+  MANIFEST_REPUBLISH_INTERVAL_SECONDS,
+  NODE_PROFILES,
+  type NodeManifest
+} from '../core/index.js';
+import {
+  FrameStats,
+  HandlerTable,
+  PATH_RANK,
+  PeerRegistry,
+  PeerSession,
+  ReplayCache,
+  Rpc,
+  type Link,
+  type SessionDirectory,
+  type SessionHost,
+  type TimerHandle
+} from '../transport/index.js';
+import { ManifestPublisher } from './manifest-publisher.js';
+import { pingCapability, PING_CAPABILITY, PING_VERSION } from './ping.js';
+import { RttProber } from './rtt-prober.js';
+import type { HearthNode, NodeOptions, PingResult, PingStreamResult } from './types.js';
+
+export const MANIFEST_REPUBLISH_INTERVAL_MS = MANIFEST_REPUBLISH_INTERVAL_SECONDS * 1000;
+/** How often silent peers are looked for; P7's 30 s and 90 s are met to within this. */
+export const PRUNE_CHECK_INTERVAL_MS = 5_000;
+/** A ping is a tiny call: anything slower than this is a peer we should not count on. */
+export const PING_TIMEOUT_MS = 5_000;
+export const DISPLAY_NAME_MAX_CHARS = 64;
+
+function checkDisplayName(name: unknown): string {
+  if (typeof name !== 'string' || name.trim() === '') throw new HearthError('bad_request', 'display name must not be empty');
+  if ([...name].length > DISPLAY_NAME_MAX_CHARS) throw new HearthError('bad_request', `display name must be at most ${DISPLAY_NAME_MAX_CHARS} characters`);
+  return name;
+}
+
+export function createNode(options: NodeOptions): HearthNode {
+  const { keyPair, clock, scheduler, profile, communityId } = options;
+  if (!NODE_PROFILES.includes(profile)) throw new HearthError('bad_request', `profile must be one of ${NODE_PROFILES.join(', ')}`);
+  let displayName = checkDisplayName(options.displayName);
+  let stopped = false;
+  const log = options.log ?? (() => {});
+
+  const pins = new KeyPins();
+  const replay = new ReplayCache({ clock });
+  const stats = new FrameStats();
+  const registry = new PeerRegistry(clock);
+  const handlers = new HandlerTable();
+  const sessions = new Map<string, PeerSession>();
+  /** Sessions whose link already carried our manifest: only those may carry our calls (P1 on the far side). */
+  const introduced = new WeakSet<PeerSession>();
+
+  const directory: SessionDirectory = {
+    sessionFor(nodeId) {
+      let best: PeerSession | undefined;
+      for (const session of sessions.values()) {
+        if (session.remoteNodeId !== nodeId || session.closed || !session.hasVerifiedManifest || !introduced.has(session)) continue;
+        if (!best || PATH_RANK[session.path] < PATH_RANK[best.path]) best = session;
+      }
+      return best;
+    }
+  };
+
+  const rpc = new Rpc({ keyPair, clock, scheduler, communityId, handler: handlers, sessions: directory });
+  const publisher = new ManifestPublisher(keyPair, clock, () => ({ communityId, displayName, profile }));
+  handlers.register(pingCapability(clock));
+
+  const host: SessionHost = {
+    onFrame(session, frame) {
+      registry.touch(session.remoteNodeId);
+      if (frame.t === 'manifest') registry.upsertManifest(frame.manifest, { id: session.linkId, path: session.path });
+      else rpc.handleFrame(session, frame);
+    },
+    onRejected(session, rejection) {
+      stats.countRejected(rejection.code);
+      log('debug', 'frame rejected', { peer: session.remoteNodeId, link: session.linkId, ...rejection });
+      rpc.handleRejected(session, rejection);
+    },
+    onClosed(session) {
+      sessions.delete(session.linkId);
+      rpc.sessionClosed(session);
+      registry.linkClosed(session.remoteNodeId, session.linkId);
+    }
+  };
+
+  async function introduce(session: PeerSession, manifest: NodeManifest): Promise<void> {
+    try {
+      await session.send({ t: 'manifest', manifest });
+      introduced.add(session);
+    } catch (err) {
+      log('debug', 'manifest not sent', { link: session.linkId, error: HearthError.from(err).message });
+    }
+  }
+
+  async function republish(): Promise<void> {
+    const manifest = await publisher.rebuild();
+    await Promise.all([...sessions.values()].map((session) => introduce(session, manifest)));
+  }
+
+  const prober = new RttProber({
+    scheduler,
+    intervalMs: options.probeIntervalMs,
+    peers: () => registry.all().map((peer) => peer.nodeId),
+    probe: (nodeId) => node.ping(nodeId)
+  });
+  const timers: TimerHandle[] = [
+    scheduler.setInterval(() => {
+      republish().catch((err) => log('warn', 'manifest republish failed', { error: HearthError.from(err).message }));
+    }, MANIFEST_REPUBLISH_INTERVAL_MS),
+    scheduler.setInterval(() => registry.prune(), PRUNE_CHECK_INTERVAL_MS)
+  ];
+  prober.start();
+
+  const ready = publisher.current().then(() => undefined);
+  ready.catch((err) => log('error', 'could not sign our manifest', { error: HearthError.from(err).message }));
+
+  const node: HearthNode = {
+    ready,
+
+    identity: () => ({ nodeId: keyPair.nodeId, shortId: keyPair.shortId, displayName, profile, communityId }),
+
+    async setDisplayName(name) {
+      displayName = checkDisplayName(name);
+      await republish();
+    },
+
+    addLink(link: Link) {
+      if (stopped || link.closed || link.remoteNodeId === keyPair.nodeId) {
+        if (link.remoteNodeId === keyPair.nodeId) log('warn', 'refused a link to ourselves', { link: link.id });
+        link.close();
+        return;
+      }
+      if (sessions.has(link.id)) {
+        log('warn', 'link added twice; ignoring the second', { link: link.id });
+        return;
+      }
+      const session = new PeerSession({ link, clock, pins, replay, host });
+      sessions.set(link.id, session);
+      publisher.current().then(
+        (manifest) => introduce(session, manifest),
+        () => {} // already logged through `ready`
+      );
+    },
+
+    peers: () => registry.all(),
+    subscribe: (listener) => registry.subscribe(listener),
+    register: (registration) => handlers.register(registration),
+
+    call(peer, capability, version, body, callOptions) {
+      if (stopped) return Promise.reject(new HearthError('partition', 'the node is stopped'));
+      return rpc.call(peer, capability, version, body, callOptions);
+    },
+
+    stream(peer, capability, version, body, streamOptions) {
+      return rpc.stream(peer, capability, version, body, streamOptions);
+    },
+
+    async ping(nodeId, payload = ''): Promise<PingResult> {
+      const path = directory.sessionFor(nodeId)?.path ?? null;
+      const started = clock.now();
+      await node.call(nodeId, PING_CAPABILITY, PING_VERSION, { input: { payload } }, { timeoutMs: PING_TIMEOUT_MS });
+      const rttMs = clock.now() - started;
+      registry.recordRtt(nodeId, rttMs);
+      return { rttMs, path };
+    },
+
+    async pingStream(nodeId, count): Promise<PingStreamResult> {
+      const started = clock.now();
+      let frames = 0;
+      for await (const event of rpc.stream(nodeId, PING_CAPABILITY, PING_VERSION, { input: { count } })) {
+        if (event.event === 'progress') frames++;
+      }
+      return { frames, ms: clock.now() - started };
+    },
+
+    stats: () => stats.snapshot(),
+
+    setEmergency(emergency) {
+      registry.setEmergency(emergency);
+      registry.prune();
+    },
+
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const timer of timers) scheduler.clearInterval(timer);
+      prober.stop();
+      rpc.stop();
+      for (const session of [...sessions.values()]) session.close();
+      registry.clear();
+    }
+  };
+  return node;
+}

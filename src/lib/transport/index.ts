@@ -1,0 +1,24 @@
+/** Transport: pure peer-frame protocol (PROTOCOL.md §P) over the Link port. No DOM, no node:*. */
+export * from './link.js';
+export * from './scheduler.js';
+export * from './prng.js';
+export * from './frame-types.js';
+export * from './frame-schemas.js';
+export * from './frames.js';
+export * from './frame-signer.js';
+export * from './frame-stats.js';
+export * from './replay-cache.js';
+export * from './inbound-gate.js';
+export * from './send-window.js';
+export * from './reorder-buffer.js';
+export * from './peer-session.js';
+export * from './call-handler.js';
+export * from './exchange.js';
+export * from './rpc-client.js';
+export * from './rpc-server.js';
+export * from './stream-pump.js';
+export * from './wire-error.js';
+export * from './rpc.js';
+export * from './peer-registry.js';
+export * from './memory-link.js';
+export { untilAborted } from './abort.js';
