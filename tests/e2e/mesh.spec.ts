@@ -52,6 +52,7 @@ test('a new display name reaches the neighbours', async () => {
 
 test('a closed tab leaves the other meshes at once', async () => {
   const gone = nodes.pop()!;
+  await showMesh(nodes[0]); // the rename test left it on Home
   await gone.context.close();
   for (const node of nodes) {
     await expect(peerRow(node, gone)).toHaveCount(0);

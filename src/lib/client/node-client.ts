@@ -64,6 +64,11 @@ export function createNodeClient(): NodeClient {
       onBridgeStatus: (bridge) => patch({ bridge })
     });
     host.start();
+    // Closing the tab closes its data channels and bridge socket at once, so neighbours see it leave at once.
+    window.addEventListener('pagehide', () => host.stop());
+    window.addEventListener('pageshow', (event) => {
+      if (event.persisted) host.start(); // back from the back-forward cache
+    });
   }
 
   if (!('locks' in navigator) || typeof Worker === 'undefined') {

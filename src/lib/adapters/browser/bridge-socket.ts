@@ -11,6 +11,9 @@ export interface RoomPeer {
   profile?: string;
 }
 
+/** Close code the bridge uses when a newer session with the same NodeID replaced this one (relay/README.md). */
+const SESSION_REPLACED = 4000;
+
 export type BridgeStatus = 'connecting' | 'open' | 'closed';
 
 export interface BridgeSocketHandlers {
@@ -78,9 +81,15 @@ export class BridgeSocket {
     }
     this.socket = socket;
     socket.onmessage = (event) => void this.handle(socket, event.data);
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (event.code === SESSION_REPLACED) {
+        // Another session with this key took our place (the same identity opened elsewhere): fighting back would
+        // make the two replace each other forever.
+        this.setStatus('closed', 'This identity connected to the bridge from somewhere else.');
+        return;
+      }
       this.setStatus('closed');
       this.scheduleReconnect();
     };

@@ -8,6 +8,12 @@ import SimplePeer from 'simple-peer/simplepeer.min.js';
 
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
+/**
+ * A peer whose tab crashed or lost the network sends no close; ICE reports 'disconnected' within seconds (consent
+ * checks stop being answered). simple-peer only gives up on 'failed', ~30 s later; we give the link this long to
+ * recover first.
+ */
+const DISCONNECTED_GRACE_MS = 4000;
 
 export interface WebRtcChannelEvents {
   onSignal(data: unknown): void;
@@ -50,6 +56,7 @@ export class WebRtcChannel {
       events.onConnect();
       for (const frame of this.early.splice(0)) events.onFrame(frame);
     });
+    this.watchIce();
     // Keep simple-peer's stream flowing so it does not buffer; the frames themselves come from the channel.
     this.peer.on('data', () => {});
     const listen = (channel: RTCDataChannel) => {
@@ -65,6 +72,22 @@ export class WebRtcChannel {
     else this.peer._pc?.addEventListener('datachannel', (event) => listen(event.channel));
     this.peer.on('close', () => this.finish('closed'));
     this.peer.on('error', (err: never) => this.finish(String((err as unknown as Error)?.message ?? err)));
+  }
+
+  private watchIce(): void {
+    const pc = this.peer._pc;
+    if (!pc) return;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    pc.addEventListener('iceconnectionstatechange', () => {
+      const state = pc.iceConnectionState;
+      if (state === 'disconnected' && !timer) {
+        timer = setTimeout(() => this.finish('ICE disconnected'), DISCONNECTED_GRACE_MS);
+      } else if (state !== 'disconnected' && timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      if (state === 'failed' || state === 'closed') this.finish(`ICE ${state}`);
+    });
   }
 
   signal(data: unknown): void {
