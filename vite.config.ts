@@ -27,7 +27,10 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,wasm,ico,txt}'],
-        navigateFallback: '/',
+        // Take control on the first visit, so the app works offline from then on without a second load.
+        clientsClaim: true,
+        skipWaiting: true,
+        navigateFallback: '/index.html',
         // The bridge's live endpoints must never be answered from the cache.
         navigateFallbackDenylist: [/^\/signal/, /^\/health/, /^\/manifest/, /^\/bus\//],
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024
