@@ -3,8 +3,8 @@
 # then end-to-end in Chromium inside a private network namespace. Ends with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p test-results
-rm -f test-results/unit.json test-results/e2e.json
+mkdir -p .reports
+rm -f .reports/unit.json .reports/e2e.json
 status=0
 
 echo "== types (svelte-kit sync + tsc)"
@@ -12,7 +12,7 @@ npx svelte-kit sync >/dev/null 2>&1
 npx tsc --noEmit -p tsconfig.json || status=1
 
 echo "== unit, simulation and bridge tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
+npx vitest run --reporter=default --reporter=json --outputFile.json=.reports/unit.json || status=1
 
 echo "== build"
 npx vite build --logLevel warn || status=1
@@ -25,5 +25,5 @@ else
   status=1
 fi
 
-node tests/summarise.mjs test-results/unit.json test-results/e2e.json || status=1
+node tests/summarise.mjs .reports/unit.json .reports/e2e.json || status=1
 exit $status
