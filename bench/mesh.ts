@@ -116,6 +116,8 @@ try {
   for (let i = 0; i < 2; i++) {
     const page = await (await browser.newContext()).newPage();
     await page.goto(bridge.url + '/mesh');
+    // tsx compiles this file with keepNames, so functions passed to evaluate() call an __name helper.
+    await page.evaluate('window.__name = (f) => f');
     await page.getByTestId('peer-row').first().waitFor({ state: 'attached', timeout: 30_000 }).catch(() => {});
     pages.push(page);
   }

@@ -11,6 +11,7 @@ import { createNode, type HearthNode } from '../src/lib/node/index.js';
 import { browserScheduler } from '../src/lib/adapters/browser/scheduler.js';
 
 const DISPLAY_NAME_MAX = 64;
+const PEER_LIST_COALESCE_MS = 100;
 
 let store: IdbDeviceStore;
 let keyPair: KeyPair;
@@ -78,7 +79,14 @@ const api: NodeWorkerApi = {
   },
 
   async subscribePeers(listener) {
-    node.subscribe(() => listener(peerViews()));
+    // Coalesce: every ping updates an RTT, and the UI needs the list a few times a second, not per frame.
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    node.subscribe(() => {
+      pending ??= setTimeout(() => {
+        pending = null;
+        listener(peerViews());
+      }, PEER_LIST_COALESCE_MS);
+    });
     listener(peerViews());
   },
 
