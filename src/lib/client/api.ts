@@ -21,15 +21,9 @@ export interface PeerView {
   lastSeenMs: number;
 }
 
-export interface PingResult {
-  rttMs: number;
-  path: LinkPath | null;
-}
-
-export interface PingStreamResult {
-  frames: number;
-  ms: number;
-}
+/** Same shapes the node returns; re-exported as types only, so the UI bundle holds no node code. */
+export type { PingResult, PingStreamResult } from '../node/types.js';
+import type { PingResult, PingStreamResult } from '../node/types.js';
 
 export interface NodeWorkerApi {
   start(options: { communityId: string }): Promise<IdentityView>;
