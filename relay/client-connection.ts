@@ -91,6 +91,10 @@ export class ClientConnection implements RoomMember {
     return { node_id: h.node_id, display_name: h.display_name, profile: h.profile };
   }
 
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
   /** Sends one JSON message; false if the socket is closed or so backed up that the message was dropped. */
   send(message: object): boolean {
     if (this.ws.readyState !== WebSocket.OPEN || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
@@ -209,6 +213,11 @@ export class ClientConnection implements RoomMember {
 
   private deliver(target: ClientConnection, message: object, reason: string): void {
     if (target.send(message)) return;
+    if (!target.open) {
+      // The target's socket is closing: it is leaving, not slow; peer-left follows.
+      this.refuse({ code: 'not_found', reason: 'target_leaving', message: `${shortOf(target.nodeId)} is leaving; ${reason} dropped` });
+      return;
+    }
     this.refuse({ code: 'capacity_exceeded', reason: 'target_busy', message: `${shortOf(target.nodeId)} is not reading; ${reason} dropped` });
   }
 

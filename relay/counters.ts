@@ -18,6 +18,7 @@ export const REJECTION_REASONS = [
   'not_found', // target not in the sender's room
   'frame_too_large', // relay frame over MAX_FRAME_BYTES
   'target_busy', // target's socket buffer is full; dropped rather than queued without bound
+  'target_leaving', // target's socket is closing; its peer-left follows
   'rate_limited',
   'hello_timeout',
   'too_many_clients',
