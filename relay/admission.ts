@@ -2,11 +2,10 @@
  * Admission to the bridge (B1): the client proves it holds the key of the NodeID it claims by signing a hello
  * that carries this connection's fresh nonce and a current timestamp. Pure apart from signature verification.
  */
-import { base64UrlEncode, CALL_TIMESTAMP_WINDOW_SECONDS, parseRfc3339, verifyPayload } from '../src/lib/core/index.js';
+import { base64UrlEncode, CALL_TIMESTAMP_WINDOW_SECONDS, isWithinClockWindow, verifyPayload } from '../src/lib/core/index.js';
 import type { Hello, Rejection } from './messages.js';
 
 export const NONCE_BYTES = 32;
-export const HELLO_TIMESTAMP_WINDOW_MS = CALL_TIMESTAMP_WINDOW_SECONDS * 1000;
 
 export function newNonce(): string {
   return base64UrlEncode(globalThis.crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
@@ -17,8 +16,7 @@ export async function checkHello(hello: Hello, expected: { nonce: string; nowMs:
   if (hello.nonce !== expected.nonce) {
     return { code: 'bad_request', reason: 'wrong_nonce', message: 'hello.nonce does not match this connection\'s challenge' };
   }
-  const skewMs = Math.abs(expected.nowMs - parseRfc3339(hello.timestamp));
-  if (!(skewMs <= HELLO_TIMESTAMP_WINDOW_MS)) {
+  if (!isWithinClockWindow(hello.timestamp, expected.nowMs, CALL_TIMESTAMP_WINDOW_SECONDS)) {
     return { code: 'expired', reason: 'expired', message: `hello.timestamp is more than ${CALL_TIMESTAMP_WINDOW_SECONDS} s from the bridge's clock` };
   }
   if (hello.signature === undefined) {

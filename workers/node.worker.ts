@@ -8,9 +8,8 @@ import { PortLink, type HostToWorker, type WorkerToHost } from '../src/lib/adapt
 import type { IdentityView, NodeWorkerApi, PeerView } from '../src/lib/client/api.js';
 import { rfc3339, signPayload, systemClock, type KeyPair } from '../src/lib/core/index.js';
 import { createNode, type HearthNode } from '../src/lib/node/index.js';
-import { browserScheduler } from '../src/lib/adapters/browser/scheduler.js';
+import { systemScheduler } from '../src/lib/transport/index.js';
 
-const DISPLAY_NAME_MAX = 64;
 const PEER_LIST_COALESCE_MS = 100;
 
 let store: IdbDeviceStore;
@@ -53,7 +52,7 @@ const api: NodeWorkerApi = {
     node = createNode({
       keyPair,
       clock: systemClock,
-      scheduler: browserScheduler,
+      scheduler: systemScheduler,
       displayName: settings.displayName ?? defaultDisplayName(keyPair),
       profile: 'spark',
       communityId
@@ -67,10 +66,9 @@ const api: NodeWorkerApi = {
 
   async setDisplayName(name) {
     const trimmed = String(name).trim();
-    if (!trimmed) throw new Error('Display name must not be empty.');
-    if (trimmed.length > DISPLAY_NAME_MAX) throw new Error(`Display name must be at most ${DISPLAY_NAME_MAX} characters.`);
-    await store.saveSettings({ ...(await store.settings()), displayName: trimmed });
+    // The node validates (bad_request with a message the UI shows); only a name it accepted is stored.
     await node.setDisplayName(trimmed);
+    await store.saveSettings({ ...(await store.settings()), displayName: trimmed });
     return identityView();
   },
 

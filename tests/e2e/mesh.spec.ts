@@ -44,6 +44,10 @@ test('a new display name reaches the neighbours', async () => {
   const [a, b] = nodes;
   await a.page.getByRole('link', { name: 'Home' }).click();
   await a.page.getByTestId('name-edit').click();
+  // A blank name is refused with a reason, and nothing is saved.
+  await a.page.getByTestId('name-input').fill('   ');
+  await a.page.getByTestId('name-save').click();
+  await expect(a.page.getByRole('alert')).toHaveText(/display name must not be empty/);
   await a.page.getByTestId('name-input').fill('Kitchen tablet');
   await a.page.getByTestId('name-save').click();
   await expect(a.page.getByTestId('display-name')).toHaveText('Kitchen tablet');

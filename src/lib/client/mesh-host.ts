@@ -3,7 +3,7 @@
  * frames to and from the node worker over one MessagePort. It decides the path to each peer — WebRTC first,
  * the bridge relay when WebRTC cannot connect within RELAY_FALLBACK_MS or drops — and holds no node state.
  */
-import { CALL_TIMESTAMP_WINDOW_SECONDS, parseRfc3339, verifyPayload } from '../core/index.js';
+import { CALL_TIMESTAMP_WINDOW_SECONDS, isWithinClockWindow, verifyPayload } from '../core/index.js';
 import { BridgeSocket, type BridgeStatus, type RoomPeer } from '../adapters/browser/bridge-socket.js';
 import type { HostToWorker, WorkerToHost } from '../adapters/browser/port-link.js';
 import { WebRtcChannel } from '../adapters/browser/webrtc-channel.js';
@@ -182,8 +182,7 @@ export class MeshHost {
     debug('signal from', from, state ? 'known' : 'unknown');
     if (!state || !this.webrtcEnabled) return;
     if (signal.from !== from || signal.to !== this.options.nodeId) return;
-    const skewMs = Math.abs(Date.now() - parseRfc3339(signal.timestamp));
-    if (!(skewMs <= CALL_TIMESTAMP_WINDOW_SECONDS * 1000)) return;
+    if (!isWithinClockWindow(signal.timestamp, Date.now(), CALL_TIMESTAMP_WINDOW_SECONDS)) return;
     if (!(await verifyPayload(signal, from))) return;
     const data = signal.data as { session?: unknown; signal?: { type?: string } } | undefined;
     if (!data || typeof data.session !== 'string' || !data.signal) return;

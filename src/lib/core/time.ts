@@ -23,3 +23,11 @@ export function parseRfc3339(text: unknown): number {
   if (typeof text !== 'string' || !RFC3339_UTC.test(text)) return NaN;
   return Date.parse(text);
 }
+
+/**
+ * True when `timestamp` is RFC 3339 UTC and at most `windowSeconds` from `nowMs` either way: the freshness rule
+ * for calls (P3), bridge hellos (B1) and WebRTC signals. Malformed timestamps are never fresh.
+ */
+export function isWithinClockWindow(timestamp: unknown, nowMs: number, windowSeconds: number): boolean {
+  return Math.abs(nowMs - parseRfc3339(timestamp)) <= windowSeconds * 1000;
+}

@@ -3,7 +3,7 @@
  * then for calls the timestamp window (P3) and the replay cache (P4). The cache is shared by all links of a node,
  * so a call replayed over a second path to us is still caught.
  */
-import { CALL_TIMESTAMP_WINDOW_SECONDS, parseRfc3339 } from '../core/index.js';
+import { CALL_TIMESTAMP_WINDOW_SECONDS, isWithinClockWindow } from '../core/index.js';
 import { decodeFrame, type DecodeContext } from './frames.js';
 import type { AdmitResult } from './frame-types.js';
 import type { LinkFrame } from './link.js';
@@ -19,8 +19,7 @@ export async function admitFrame(raw: LinkFrame, context: GateContext): Promise<
 
   const call = decoded.frame.call;
   const requestId = call.request_id;
-  const skewMs = Math.abs(parseRfc3339(call.timestamp) - context.clock.now());
-  if (!(skewMs <= CALL_TIMESTAMP_WINDOW_SECONDS * 1000)) {
+  if (!isWithinClockWindow(call.timestamp, context.clock.now(), CALL_TIMESTAMP_WINDOW_SECONDS)) {
     const message = `call timestamp ${call.timestamp} is more than ${CALL_TIMESTAMP_WINDOW_SECONDS} s from our clock`;
     return { ok: false, rejection: { code: 'expired', message, t: 'call', requestId } };
   }
