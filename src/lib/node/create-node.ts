@@ -3,16 +3,17 @@
  * and the timers. The only place that knows all of them; nothing here runs on import, and every instance owns its
  * own state, so a test can run dozens of nodes in one process.
  */
+import { CapabilityBus, interimMembership } from '../bus/index.js';
 import {
   HearthError,
   KeyPins,
   MANIFEST_REPUBLISH_INTERVAL_SECONDS,
   NODE_PROFILES,
+  ulidGenerator,
   type NodeManifest
 } from '../core/index.js';
 import {
   FrameStats,
-  HandlerTable,
   PATH_RANK,
   PeerRegistry,
   PeerSession,
@@ -34,6 +35,8 @@ export const PRUNE_CHECK_INTERVAL_MS = 5_000;
 /** A ping is a tiny call: anything slower than this is a peer we should not count on. */
 export const PING_TIMEOUT_MS = 5_000;
 export const DISPLAY_NAME_MAX_CHARS = 64;
+/** Idle sticky sessions are looked for this often; their 10 min TTL is met to within it. */
+export const BUS_SWEEP_INTERVAL_MS = 60_000;
 
 function checkDisplayName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') throw new HearthError('bad_request', 'display name must not be empty');
@@ -52,7 +55,6 @@ export function createNode(options: NodeOptions): HearthNode {
   const replay = new ReplayCache({ clock });
   const stats = new FrameStats();
   const registry = new PeerRegistry(clock);
-  const handlers = new HandlerTable();
   const sessions = new Map<string, PeerSession>();
   /** Sessions whose link already carried our manifest: only those may carry our calls (P1 on the far side). */
   const introduced = new WeakSet<PeerSession>();
@@ -68,9 +70,53 @@ export function createNode(options: NodeOptions): HearthNode {
     }
   };
 
-  const rpc = new Rpc({ keyPair, clock, scheduler, communityId, handler: handlers, sessions: directory });
-  const publisher = new ManifestPublisher(keyPair, clock, () => ({ communityId, displayName, profile }));
-  handlers.register(pingCapability(clock));
+  const nextId = ulidGenerator(clock);
+  let publisher: ManifestPublisher | null = null;
+  let republishQueued = false;
+  const bus: CapabilityBus = new CapabilityBus({
+    selfId: keyPair.nodeId,
+    clock,
+    scheduler,
+    nextId,
+    membership: options.membership ?? interimMembership(keyPair.nodeId, (nodeId) => registry.get(nodeId) !== undefined),
+    rateLimits: options.rateLimits,
+    remote: {
+      call: (peer, capability, version, body, callOptions) => rpc.call(peer, capability, version, body, callOptions),
+      stream: (peer, capability, version, body, streamOptions) => rpc.stream(peer, capability, version, body, streamOptions),
+      pathTo: (peer) => directory.sessionFor(peer)?.path ?? null
+    },
+    onLocalChange() {
+      // Several registrations in one turn (a service starting) make one new manifest, not several.
+      if (republishQueued || !publisher) return;
+      republishQueued = true;
+      queueMicrotask(() => {
+        republishQueued = false;
+        if (!stopped) republish().catch((err) => log('warn', 'manifest republish failed', { error: HearthError.from(err).message }));
+      });
+    },
+    log: (level, message, fields) => log(level, message, fields)
+  });
+  const rpc: Rpc = new Rpc({ keyPair, clock, scheduler, communityId, handler: bus, sessions: directory, nextRequestId: nextId });
+  bus.register(pingCapability(clock));
+  publisher = new ManifestPublisher(keyPair, clock, () => ({
+    communityId,
+    displayName,
+    profile,
+    capabilities: bus.manifestEntries(),
+    load: { in_flight_total: bus.inFlightTotal }
+  }));
+
+  /** The bus learns a peer's capabilities from each new manifest, and forgets them when the peer goes. */
+  const seenManifests = new Map<string, NodeManifest>();
+  registry.subscribe(({ kind, peer }) => {
+    if (kind === 'removed') {
+      seenManifests.delete(peer.nodeId);
+      bus.peerRemoved(peer.nodeId);
+    } else if (seenManifests.get(peer.nodeId) !== peer.manifest) {
+      seenManifests.set(peer.nodeId, peer.manifest);
+      bus.peerManifest(peer.nodeId, peer.manifest.capabilities);
+    }
+  });
 
   const host: SessionHost = {
     onFrame(session, frame) {
@@ -100,7 +146,7 @@ export function createNode(options: NodeOptions): HearthNode {
   }
 
   async function republish(): Promise<void> {
-    const manifest = await publisher.rebuild();
+    const manifest = await publisher!.rebuild();
     await Promise.all([...sessions.values()].map((session) => introduce(session, manifest)));
   }
 
@@ -114,7 +160,8 @@ export function createNode(options: NodeOptions): HearthNode {
     scheduler.setInterval(() => {
       republish().catch((err) => log('warn', 'manifest republish failed', { error: HearthError.from(err).message }));
     }, MANIFEST_REPUBLISH_INTERVAL_MS),
-    scheduler.setInterval(() => registry.prune(), PRUNE_CHECK_INTERVAL_MS)
+    scheduler.setInterval(() => registry.prune(), PRUNE_CHECK_INTERVAL_MS),
+    scheduler.setInterval(() => bus.sweep(), BUS_SWEEP_INTERVAL_MS)
   ];
   prober.start();
 
@@ -143,7 +190,7 @@ export function createNode(options: NodeOptions): HearthNode {
       }
       const session = new PeerSession({ link, clock, pins, replay, host });
       sessions.set(link.id, session);
-      publisher.current().then(
+      publisher!.current().then(
         (manifest) => introduce(session, manifest),
         () => {} // already logged through `ready`
       );
@@ -151,7 +198,8 @@ export function createNode(options: NodeOptions): HearthNode {
 
     peers: () => registry.all(),
     subscribe: (listener) => registry.subscribe(listener),
-    register: (registration) => handlers.register(registration),
+    bus,
+    register: (registration) => bus.register(registration),
 
     call(peer, capability, version, body, callOptions) {
       if (stopped) return Promise.reject(new HearthError('partition', 'the node is stopped'));

@@ -4,7 +4,8 @@
  * which is how we test flow control end to end.
  */
 import { HearthError, rfc3339, type Clock } from '../core/index.js';
-import { utf8ByteLength, type CallContext, type HandlerRegistration, type StreamEvent } from '../transport/index.js';
+import type { CapabilityRegistration } from '../bus/index.js';
+import { utf8ByteLength, type CallContext, type StreamEvent } from '../transport/index.js';
 
 export const PING_CAPABILITY = 'experimental.ping';
 export const PING_VERSION = '1.0';
@@ -39,10 +40,46 @@ async function* pongs(count: number, signal: AbortSignal): AsyncGenerator<Stream
   return { count };
 }
 
-export function pingCapability(clock: Clock): HandlerRegistration {
+/** The request, response and stream-frame schemas; the handler still checks the byte size (schemas count characters). */
+export const PING_SCHEMAS = {
+  requestSchema: {
+    type: 'object',
+    required: ['input'],
+    properties: {
+      input: {
+        type: 'object',
+        properties: {
+          payload: { type: 'string', maxLength: PING_PAYLOAD_MAX_BYTES },
+          count: { type: 'integer', minimum: 1, maximum: PING_STREAM_MAX_COUNT }
+        }
+      }
+    }
+  },
+  responseSchema: {
+    type: 'object',
+    required: ['output'],
+    properties: {
+      output: { type: 'object', required: ['payload', 'served_at'], properties: { payload: { type: 'string' }, served_at: { type: 'string' } } },
+      meta: { type: 'object' }
+    }
+  },
+  streamSchema: {
+    type: 'object',
+    required: ['event', 'data'],
+    properties: { event: { const: 'progress' }, data: { type: 'object', required: ['current', 'total'] } }
+  }
+};
+
+export function pingCapability(clock: Clock): CapabilityRegistration {
   return {
     name: PING_CAPABILITY,
     version: PING_VERSION,
+    ...PING_SCHEMAS,
+    idempotent: true,
+    maxConcurrent: 32,
+    timeoutSeconds: 30,
+    // Every node probes every peer each 5 s: traced, those would crowd real calls out of the ring.
+    untraced: true,
     handler: (body: unknown, ctx: CallContext) => {
       const started = clock.now();
       const input = parsePingBody(body);

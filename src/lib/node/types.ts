@@ -1,8 +1,8 @@
 /** The public face of a node: what the worker, the bridge and tests hold. */
+import type { CapabilityBus, CapabilityRegistration, MembershipView, RateLimits } from '../bus/index.js';
 import type { Clock, KeyPair, NodeProfile } from '../core/index.js';
 import type {
   CallOptions,
-  HandlerRegistration,
   Link,
   LinkPath,
   PeerListener,
@@ -26,6 +26,10 @@ export interface NodeOptions {
   log?: NodeLog;
   /** RTT probe period; default PROBE_INTERVAL_MS. Simulations lengthen it to save signatures. */
   probeIntervalMs?: number;
+  /** Who is trusted how far; default: this node is `self`, admitted peers are `member` (until the community log). */
+  membership?: MembershipView;
+  /** Inbound call budgets per peer; default the X01 numbers. */
+  rateLimits?: RateLimits;
 }
 
 export interface NodeIdentity {
@@ -58,8 +62,14 @@ export interface HearthNode {
   peers(): PeerRecord[];
   /** Returns a function that unsubscribes. */
   subscribe(listener: PeerListener): () => void;
-  /** Adds a capability to the default handler table; returns a function that removes it. */
-  register(registration: HandlerRegistration): () => void;
+  /** The capability bus: routed calls and streams, registry, traces, metrics. Services use this. */
+  readonly bus: CapabilityBus;
+  /** Offers a capability (bus.register); it appears in our next manifest at once. Returns a withdraw function. */
+  register(registration: CapabilityRegistration): () => void;
+  /**
+   * A call to one named peer over the transport, bypassing routing (RTT probes, diagnostics). Services call
+   * capabilities through `bus.call`, which picks the provider.
+   */
   call(peer: string, capability: string, version: string, body: unknown, options?: CallOptions): Promise<unknown>;
   stream(peer: string, capability: string, version: string, body: unknown, options?: StreamOptions): AsyncIterable<StreamEvent>;
   /** One unary ping; records the RTT on the peer. Throws HearthError (timeout, partition, ...). */

@@ -31,6 +31,17 @@ export interface CallHandler {
   handle(call: IncomingCall, ctx: CallContext): HandlerResult | Promise<HandlerResult>;
 }
 
+/**
+ * Thrown by a handler to leave a call unanswered: only for floods past the hard rate limit (X01 §7), where signing
+ * a refusal per frame would hand the flooder our CPU.
+ */
+export class DroppedCall extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'DroppedCall';
+  }
+}
+
 export type Handler = (body: unknown, ctx: CallContext) => HandlerResult | Promise<HandlerResult>;
 
 export interface HandlerRegistration {

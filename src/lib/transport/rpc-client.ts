@@ -19,6 +19,10 @@ export interface SessionDirectory {
 export interface CallOptions {
   /** Whole-call deadline; default RPC_DEFAULT_TIMEOUT_SECONDS. */
   timeoutMs?: number;
+  /** Aborting sends `cancel` and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** The request id to sign (a ULID, fresh per call); default a new one. Lets the bus use it as the trace id. */
+  requestId?: string;
 }
 
 export interface StreamOptions {
@@ -26,6 +30,8 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Longest wait for the next frame while the consumer is waiting; default RPC_DEFAULT_TIMEOUT_SECONDS. */
   idleTimeoutMs?: number;
+  /** As for CallOptions. */
+  requestId?: string;
 }
 
 export interface RpcClientOptions {
@@ -43,11 +49,15 @@ export class RpcClient {
 
   async call(peer: string, capability: string, version: string, body: unknown, options: CallOptions = {}): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? RPC_DEFAULT_TIMEOUT_SECONDS * 1000;
-    const { session, exchange } = this.open(peer);
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const { session, exchange } = this.open(peer, options.requestId);
     const { scheduler } = this.options;
     const deadline = scheduler.setTimeout(() => {
       exchange.fail(new HearthError('timeout', `${capability}@${version} on ${peer} gave no answer within ${timeoutMs} ms`));
     }, timeoutMs);
+    const onAbort = () => exchange.fail(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     void this.transmit(session, exchange, capability, version, body);
     let consumed = 0;
     try {
@@ -59,6 +69,7 @@ export class RpcClient {
       }
     } finally {
       scheduler.clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
       this.close(session, exchange);
     }
   }
@@ -107,7 +118,7 @@ export class RpcClient {
     const { signal } = options;
     const idleTimeoutMs = options.idleTimeoutMs ?? RPC_DEFAULT_TIMEOUT_SECONDS * 1000;
     signal?.throwIfAborted();
-    const { session, exchange } = this.open(peer);
+    const { session, exchange } = this.open(peer, options.requestId);
     const onAbort = () => exchange.fail(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     void this.transmit(session, exchange, capability, version, body);
@@ -142,10 +153,12 @@ export class RpcClient {
     }
   }
 
-  private open(peer: string): { session: SessionPort; exchange: Exchange } {
+  private open(peer: string, requestId?: string): { session: SessionPort; exchange: Exchange } {
     const session = this.options.sessions.sessionFor(peer);
     if (!session) throw new HearthError('partition', `no open link to ${peer}`);
-    const exchange = new Exchange(this.options.nextRequestId(), peer, session.linkId);
+    const id = requestId ?? this.options.nextRequestId();
+    if (this.exchanges.has(id)) throw new HearthError('bad_request', `request id ${id} is already in flight`);
+    const exchange = new Exchange(id, peer, session.linkId);
     this.exchanges.set(exchange.requestId, exchange);
     return { session, exchange };
   }

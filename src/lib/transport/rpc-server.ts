@@ -5,7 +5,7 @@
  */
 import { HearthError, type CallEnvelope, type WireError } from '../core/index.js';
 import { abortError, untilAborted } from './abort.js';
-import { isAsyncIterable, type CallHandler } from './call-handler.js';
+import { DroppedCall, isAsyncIterable, type CallHandler } from './call-handler.js';
 import type { FrameSigner } from './frame-signer.js';
 import type { AckObject, CancelObject } from './frame-types.js';
 import type { SessionPort } from './peer-session.js';
@@ -85,7 +85,7 @@ export class RpcServer {
       const pending = Promise.resolve().then(() => handler.handle({ capability: call.capability, version: call.version, body: call.body }, ctx));
       result = await untilAborted(pending, signal);
     } catch (err) {
-      if (!signal.aborted) this.refuse(session, call.request_id, toWireError(err));
+      if (!signal.aborted && !(err instanceof DroppedCall)) this.refuse(session, call.request_id, toWireError(err));
       return;
     }
     if (signal.aborted) return;

@@ -61,8 +61,11 @@ describe('experimental.ping@1.0', () => {
     expect(result.ms).toBeLessThan((1000 / 8) * 10 + 50);
   });
 
-  it('node.pingStream refuses a count out of range with the peer bad_request', async () => {
+  it('node.pingStream refuses a count out of range with the peer\'s schema_mismatch', async () => {
     await twoNodes();
-    await expect(net.time.resolve(net.nodes[0].pingStream(net.nodeId(1), 1001))).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(net.time.resolve(net.nodes[0].pingStream(net.nodeId(1), 1001))).rejects.toMatchObject({
+      code: 'schema_mismatch',
+      message: expect.stringMatching(/count must be <= 1000/)
+    });
   });
 });

@@ -12,7 +12,7 @@ async function setup() {
   const time = new VirtualTime();
   const { node, keyPair } = await nodeUnderTest(time);
   let served = 0;
-  node.register({ name: 'test.count', version: '1.0', handler: () => ++served });
+  node.register({ name: 'experimental.test_count', version: '1.0', handler: () => ++served });
   const peer = await RawPeer.connect(node, time);
   return { time, node, keyPair, peer, served: () => served };
 }
@@ -23,7 +23,7 @@ function idOf(frame: PeerFrame): string {
 }
 
 function countCall(signer: FrameSigner, id = requestId()): Promise<PeerFrame> {
-  return signer.call({ capability: 'test.count', version: '1.0', requestId: id, community: 'test:community', body: {} });
+  return signer.call({ capability: 'experimental.test_count', version: '1.0', requestId: id, community: 'test:community', body: {} });
 }
 
 describe('call admission on a live link', () => {

@@ -32,8 +32,8 @@ afterEach(() => net?.stop());
 describe('rpc: unary calls', () => {
   it('returns the handler value as the response body', async () => {
     await twoNodes();
-    net.nodes[1].register({ name: 'test.echo', version: '1.2', handler: (body, ctx) => ({ body, caller: ctx.caller }) });
-    const result = await net.time.resolve(net.nodes[0].call(net.nodeId(1), 'test.echo', '1.0', { hi: 1 }));
+    net.nodes[1].register({ name: 'experimental.test_echo', version: '1.2', handler: (body, ctx) => ({ body, caller: ctx.caller }) });
+    const result = await net.time.resolve(net.nodes[0].call(net.nodeId(1), 'experimental.test_echo', '1.0', { hi: 1 }));
     expect(result).toEqual({ body: { hi: 1 }, caller: net.nodeId(0) });
   });
 
@@ -52,22 +52,29 @@ describe('rpc: unary calls', () => {
     expect((await failure(net.nodes[0].call(net.nodeId(1), 'experimental.ping', '1.1', { input: {} }))).code).toBe('schema_mismatch');
   });
 
-  it('P6: a malformed body is refused with bad_request', async () => {
+  it('P6: a body outside the request schema is refused with schema_mismatch, naming the field and the expected hash', async () => {
     await twoNodes();
     const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.ping', '1.0', { input: 'nope' }));
-    expect(error).toMatchObject({ code: 'bad_request', message: 'ping: body.input must be an object' });
+    expect(error).toMatchObject({ code: 'schema_mismatch', message: 'experimental.ping@1.0: request /input must be object' });
+    expect(error.extra.schema_hash_expected).toMatch(/^blake3:[0-9a-f]{64}$/);
+  });
+
+  it('P6: a body that fits the schema but not the handler is refused with the handler\'s bad_request', async () => {
+    await twoNodes();
+    const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.ping', '1.0', { input: { payload: 'é'.repeat(9000) } }));
+    expect(error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/over 16384 bytes/) });
   });
 
   it('P6: a handler that throws gives internal_error with its message and never a stack', async () => {
     await twoNodes();
     net.nodes[1].register({
-      name: 'test.crash',
+      name: 'experimental.test_crash',
       version: '1.0',
       handler: () => {
         throw new TypeError('cannot read properties of undefined');
       }
     });
-    const error = await failure(net.nodes[0].call(net.nodeId(1), 'test.crash', '1.0', {}));
+    const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_crash', '1.0', {}));
     expect(error.code).toBe('internal_error');
     expect(error.message).toBe('cannot read properties of undefined');
     expect(error.message).not.toMatch(/\bat\b|\.ts/);
@@ -76,34 +83,34 @@ describe('rpc: unary calls', () => {
   it('a HearthError thrown by a handler keeps its code and retry hint', async () => {
     await twoNodes();
     net.nodes[1].register({
-      name: 'test.busy',
+      name: 'experimental.test_busy',
       version: '1.0',
       handler: () => {
         throw new HearthError('capacity_exceeded', 'busy', { retryAfterMs: 2000 });
       }
     });
-    const error = await failure(net.nodes[0].call(net.nodeId(1), 'test.busy', '1.0', {}));
+    const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_busy', '1.0', {}));
     expect(error).toMatchObject({ code: 'capacity_exceeded', message: 'busy', retryAfterMs: 2000 });
   });
 
   it('an error too long or too precise for the wire schema is clamped, not lost', async () => {
     await twoNodes();
     net.nodes[1].register({
-      name: 'test.verbose',
+      name: 'experimental.test_verbose',
       version: '1.0',
       handler: () => {
         throw new HearthError('rate_limited', 'slow down '.repeat(1000), { retryAfterMs: 1.5 });
       }
     });
-    const error = await failure(net.nodes[0].call(net.nodeId(1), 'test.verbose', '1.0', {}));
+    const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_verbose', '1.0', {}));
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 2 });
     expect(error.message.length).toBeLessThanOrEqual(4096);
   });
 
   it('a result that is not portable JSON is answered with internal_error, not silence', async () => {
     await twoNodes();
-    net.nodes[1].register({ name: 'test.nan', version: '1.0', handler: () => ({ value: Number.NaN }) });
-    expect((await failure(net.nodes[0].call(net.nodeId(1), 'test.nan', '1.0', {}))).code).toBe('internal_error');
+    net.nodes[1].register({ name: 'experimental.test_nan', version: '1.0', handler: () => ({ value: Number.NaN }) });
+    expect((await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_nan', '1.0', {}))).code).toBe('internal_error');
   });
 
   it('a body we cannot sign fails locally with bad_request before anything is sent', async () => {
@@ -115,7 +122,7 @@ describe('rpc: unary calls', () => {
     await twoNodes();
     let stoppedAt = 0;
     net.nodes[1].register({
-      name: 'test.slow',
+      name: 'experimental.test_slow',
       version: '1.0',
       handler: async (_body, ctx) => {
         await sleep(net.time, 60_000, ctx.signal).catch(() => (stoppedAt = net.time.now()));
@@ -123,7 +130,7 @@ describe('rpc: unary calls', () => {
       }
     });
     const started = net.time.now();
-    const error = await failure(net.nodes[0].call(net.nodeId(1), 'test.slow', '1.0', {}, { timeoutMs: 1_000 }));
+    const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_slow', '1.0', {}, { timeoutMs: 1_000 }));
     expect(error.code).toBe('timeout');
     expect(net.time.now() - started).toBeLessThan(1_000 + 20);
     await net.run(100);
@@ -135,11 +142,11 @@ describe('rpc: unary calls', () => {
     await twoNodes();
     let aborted = false;
     net.nodes[1].register({
-      name: 'test.slow',
+      name: 'experimental.test_slow',
       version: '1.0',
       handler: (_body, ctx) => sleep(net.time, 60_000, ctx.signal).catch(() => (aborted = true))
     });
-    const call = net.nodes[0].call(net.nodeId(1), 'test.slow', '1.0', {});
+    const call = net.nodes[0].call(net.nodeId(1), 'experimental.test_slow', '1.0', {});
     await net.run(100);
     net.pair(0, 1).close();
     expect((await failure(call)).code).toBe('partition');
@@ -166,7 +173,7 @@ describe('rpc: responses on the wire', () => {
     await time.advance(100);
     const [good, refused] = [ok, bad].map((f) => peer.responseTo((f as { call: { request_id: string } }).call.request_id)!);
     expect(good.body).toMatchObject({ output: { payload: 'x' } });
-    expect(refused.error).toMatchObject({ error: 'bad_request' });
+    expect(refused.error).toMatchObject({ error: 'schema_mismatch' });
     for (const response of [good, refused]) {
       expect(response.from).toBe(keyPair.nodeId);
       expect(await verifyPayload(response, keyPair.nodeId)).toBe(true);

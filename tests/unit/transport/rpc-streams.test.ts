@@ -51,14 +51,14 @@ describe('rpc: streams', () => {
   it('P5: yields events in seq order and ends with done carrying the handler return value', async () => {
     await twoNodes();
     net.nodes[1].register({
-      name: 'test.count',
+      name: 'experimental.test_count',
       version: '1.0',
       handler: async function* () {
         for (let i = 1; i <= 40; i++) yield { event: 'chunk', data: { i } };
         return { total: 40 };
       }
     });
-    const { events, error } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.count', '1.0', {}));
+    const { events, error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_count', '1.0', {}));
     expect(error).toBeNull();
     expect(events.slice(0, 40).map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(events.slice(40)).toEqual([{ event: 'done', data: { total: 40 } }]);
@@ -66,15 +66,15 @@ describe('rpc: streams', () => {
 
   it('P5: done data defaults to {} when the handler returns nothing', async () => {
     await twoNodes();
-    net.nodes[1].register({ name: 'test.one', version: '1.0', handler: async function* () { yield { event: 'token', data: 'a' }; } });
-    const { events } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.one', '1.0', {}));
+    net.nodes[1].register({ name: 'experimental.test_one', version: '1.0', handler: async function* () { yield { event: 'token', data: 'a' }; } });
+    const { events } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_one', '1.0', {}));
     expect(events).toEqual([{ event: 'token', data: 'a' }, { event: 'done', data: {} }]);
   });
 
   it('P5: an error terminal throws the HearthError after the events before it', async () => {
     await twoNodes();
     net.nodes[1].register({
-      name: 'test.fail',
+      name: 'experimental.test_fail',
       version: '1.0',
       handler: async function* () {
         yield { event: 'token', data: 1 };
@@ -82,23 +82,23 @@ describe('rpc: streams', () => {
         throw new HearthError('capacity_exceeded', 'model unloaded');
       }
     });
-    const { events, error } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.fail', '1.0', {}));
+    const { events, error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_fail', '1.0', {}));
     expect(events.map((e) => e.data)).toEqual([1, 2]);
     expect(error).toMatchObject({ code: 'capacity_exceeded', message: 'model unloaded' });
   });
 
   it('P5: a handler that yields a terminal event itself ends with internal_error', async () => {
     await twoNodes();
-    net.nodes[1].register({ name: 'test.rude', version: '1.0', handler: async function* () { yield { event: 'done', data: {} }; } });
-    const { error } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.rude', '1.0', {}));
+    net.nodes[1].register({ name: 'experimental.test_rude', version: '1.0', handler: async function* () { yield { event: 'done', data: {} }; } });
+    const { error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_rude', '1.0', {}));
     expect(error).toMatchObject({ code: 'internal_error' });
   });
 
   it('P5: breaking out of the loop sends cancel and stops the handler within 200 ms', async () => {
     await twoNodes();
     const record: { stoppedAt?: number } = {};
-    net.nodes[1].register({ name: 'test.endless', version: '1.0', handler: endlessTokens(record) });
-    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.endless', '1.0', {}), 3);
+    net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
+    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}), 3);
     expect(error).toBeNull();
     expect(events).toHaveLength(3);
     await net.run(1_000);
@@ -109,10 +109,10 @@ describe('rpc: streams', () => {
   it('P5: aborting the signal throws its reason and stops the handler within 200 ms', async () => {
     await twoNodes();
     const record: { stoppedAt?: number } = {};
-    net.nodes[1].register({ name: 'test.endless', version: '1.0', handler: endlessTokens(record) });
+    net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
     const controller = new AbortController();
     net.time.setTimeout(() => controller.abort(new Error('user closed the tab')), 55);
-    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.endless', '1.0', {}, { signal: controller.signal }));
+    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}, { signal: controller.signal }));
     expect((error as Error).message).toBe('user closed the tab');
     expect(events.length).toBeGreaterThan(2);
     await net.run(1_000);
@@ -122,13 +122,13 @@ describe('rpc: streams', () => {
   it('P5: a closed link ends the stream with partition and stops the handler within 200 ms', async () => {
     await twoNodes();
     const record: { stoppedAt?: number } = {};
-    net.nodes[1].register({ name: 'test.endless', version: '1.0', handler: endlessTokens(record) });
+    net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
     let closedAt = 0;
     net.time.setTimeout(() => {
       closedAt = net.time.now();
       net.pair(0, 1).close();
     }, 55);
-    const { error } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.endless', '1.0', {}));
+    const { error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}));
     expect(error).toMatchObject({ code: 'partition' });
     expect(record.stoppedAt! - closedAt).toBeLessThanOrEqual(200);
   });
@@ -137,7 +137,7 @@ describe('rpc: streams', () => {
     await twoNodes();
     let aborted = false;
     net.nodes[1].register({
-      name: 'test.stall',
+      name: 'experimental.test_stall',
       version: '1.0',
       handler: async function* (_body: unknown, ctx: CallContext) {
         yield { event: 'token', data: 1 };
@@ -148,7 +148,7 @@ describe('rpc: streams', () => {
       }
     });
     const started = net.time.now();
-    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'test.stall', '1.0', {}, { idleTimeoutMs: 1_000 }));
+    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_stall', '1.0', {}, { idleTimeoutMs: 1_000 }));
     expect(events).toHaveLength(1);
     expect(error).toMatchObject({ code: 'timeout' });
     expect(at - started).toBeLessThan(1_100);
@@ -165,12 +165,12 @@ describe('rpc: streams', () => {
   it('leaves nothing pending on either side after streams end every way', async () => {
     await twoNodes();
     const record: { stoppedAt?: number } = {};
-    net.nodes[1].register({ name: 'test.endless', version: '1.0', handler: endlessTokens(record) });
-    await consume(net.nodes[0].stream(net.nodeId(1), 'test.endless', '1.0', {}), 2);
+    net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
+    await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}), 2);
     await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.ping', '1.0', { input: { count: 50 } }));
     await consume(net.nodes[0].stream(net.nodeId(1), 'nothing.here', '1.0', {}));
     await net.run(1_000);
-    // Only the nodes' own intervals remain: republish, prune, probe.
-    expect(net.time.pendingTimers).toBe(2 * 3);
+    // Only the nodes' own intervals remain: republish, prune, bus sweep, probe.
+    expect(net.time.pendingTimers).toBe(2 * 4);
   });
 });

@@ -80,7 +80,7 @@ describe('stream flow control on the wire (P5)', () => {
 
     const events: StreamEvent[] = [];
     const consumer = (async () => {
-      for await (const event of node.stream(peer.nodeId, 'test.feed', '1.0', {})) events.push(event);
+      for await (const event of node.stream(peer.nodeId, 'experimental.test_feed', '1.0', {})) events.push(event);
     })();
     await time.advance(50);
     const [call] = peer.framesOf('call');
@@ -111,7 +111,7 @@ describe('stream flow control on the wire (P5)', () => {
     let outcome: unknown = 'running';
     const seen: StreamEvent[] = [];
     void (async () => {
-      for await (const event of node.stream(peer.nodeId, 'test.feed', '1.0', {})) seen.push(event);
+      for await (const event of node.stream(peer.nodeId, 'experimental.test_feed', '1.0', {})) seen.push(event);
     })().then(
       () => (outcome = 'done'),
       (err: unknown) => (outcome = err)

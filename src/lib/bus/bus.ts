@@ -1,0 +1,744 @@
+/**
+ * The capability bus (M03 §3.7): services register capabilities here, callers ask for one by name and version,
+ * and the bus picks the provider — this node or a peer — and carries the call, streams included. Inbound peer
+ * calls arrive through `handle` (the transport's CallHandler port) after their frame was verified. The bus knows
+ * no transport: remote calls go out through the RemoteCalls port the composition root wires to the rpc layer.
+ */
+import { HearthError, canonicalJson, rfc3339, STABILITIES, type CapabilitySpec, type Clock } from '../core/index.js';
+import {
+  DroppedCall,
+  isAsyncIterable,
+  untilAborted,
+  utf8ByteLength,
+  type CallContext,
+  type CallHandler,
+  type IncomingCall,
+  type Scheduler,
+  type StreamEvent
+} from '../transport/index.js';
+import {
+  DESCRIPTOR_DEFAULTS,
+  TRUST_LEVELS,
+  entryKey,
+  label,
+  parseVersion,
+  versionSatisfies,
+  type CapabilityDescriptor,
+  type CapabilityEntry,
+  type CapabilityRegistration,
+  type ParamsCompatible
+} from './capability.js';
+import { HealthTracker, type HealthOptions } from './health.js';
+import { namespaceProblem } from './namespace.js';
+import { BUILT_IN_PARAMS_COMPATIBLE, anyParams } from './params-compatible.js';
+import { RateLimiter, type RateLimits } from './rate-limiter.js';
+import { Registry, type RegistryListener } from './registry.js';
+import { DEFAULT_RETRY_AFTER_MS, Router } from './router.js';
+import { RegistrationError, SchemaValidator, schemaHashOf } from './schema.js';
+import { BusMetrics, TraceRing, type CallTrace, type TraceListener } from './trace.js';
+import { meetsTrust, type MembershipView } from './trust.js';
+
+/** How the bus reaches other nodes; the composition root wires it to the rpc layer. */
+export interface RemoteCalls {
+  call(peer: string, capability: string, version: string, body: unknown, options: { timeoutMs: number; requestId: string; signal?: AbortSignal }): Promise<unknown>;
+  stream(peer: string, capability: string, version: string, body: unknown, options: { requestId: string; signal?: AbortSignal }): AsyncIterable<StreamEvent>;
+  /** The link path calls to `peer` take now (for traces), or null. */
+  pathTo(peer: string): string | null;
+}
+
+export type BusLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface BusOptions {
+  selfId: string;
+  clock: Clock;
+  scheduler: Scheduler;
+  remote: RemoteCalls;
+  membership: MembershipView;
+  /** Trace and request ids (ULIDs). */
+  nextId: () => string;
+  preferLocal?: boolean;
+  localLoadThreshold?: number;
+  rateLimits?: RateLimits;
+  health?: Omit<HealthOptions, 'clock' | 'onQuarantine'>;
+  traceCapacity?: number;
+  /** Our offer changed (a capability registered or removed): the manifest should be re-signed. */
+  onLocalChange?: () => void;
+  log?: BusLog;
+}
+
+export interface BusCallOptions {
+  /** Whole-call deadline; default the provider's `timeout_seconds`. */
+  timeoutMs?: number;
+  /** Keeps a multi-turn conversation on one provider (M03 §5.6). */
+  sessionId?: string;
+  /** Only this node may serve the call. */
+  node?: string;
+  /** Aborting cancels the call (and the provider's handler) and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Only providers speaking exactly this schema (contract §11). */
+  schemaHash?: string;
+}
+
+export interface BusCallResult {
+  result: unknown;
+  trace: CallTrace;
+}
+
+/** What a provider shows the UI: the entry with its health. */
+export interface CapabilityView {
+  key: string;
+  nodeId: string;
+  name: string;
+  version: string;
+  isLocal: boolean;
+  stability: string;
+  params: Record<string, unknown>;
+  maxConcurrent: number;
+  inFlight: number;
+  trustRequired: string | null;
+  idempotent: boolean;
+  schemaHash: string;
+  samples: number;
+  successRate: number;
+  p50Ms: number;
+  p99Ms: number;
+  quarantinedUntil: number;
+  lastSeenMs: number;
+}
+
+/** Outcomes that say the provider is unwell; the caller's own mistakes and refusals for load say nothing. */
+const HEALTH_FAILURES: ReadonlySet<string> = new Set(['timeout', 'partition', 'internal_error', 'invalid_signature', 'not_implemented']);
+/** Refused before the handler ran: trying another provider is safe for any capability. */
+const NOT_EXECUTED: ReadonlySet<string> = new Set(['capacity_exceeded', 'rate_limited']);
+/** The handler may have run: only idempotent capabilities fail over. */
+const FAILOVER_IF_IDEMPOTENT: ReadonlySet<string> = new Set(['timeout', 'partition', 'internal_error']);
+export const MAX_CALL_ATTEMPTS = 3;
+export const MAX_CONCURRENT_LIMIT = 1024;
+export const MAX_TIMEOUT_SECONDS = 3600;
+
+type Mode = 'unary' | 'stream';
+
+interface Attempt {
+  traceId: string;
+  caller: string;
+  direction: 'out' | 'in';
+  started: number;
+  bytesIn: number;
+  stream: boolean;
+}
+
+function sizeOf(value: unknown): number {
+  if (value === undefined) return 0;
+  try {
+    return utf8ByteLength(JSON.stringify(value) ?? '');
+  } catch {
+    return 0;
+  }
+}
+
+function paramsOf(body: unknown): Record<string, unknown> {
+  const params = (body as { params?: unknown } | null)?.params;
+  return params !== null && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+}
+
+function tokensOf(value: unknown): { tokensIn: number | null; tokensOut: number | null } {
+  const meta = (value as { meta?: Record<string, unknown> } | null)?.meta;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return { tokensIn: num(meta?.tokens_in), tokensOut: num(meta?.tokens_out) };
+}
+
+export class CapabilityBus implements CallHandler {
+  readonly registry: Registry;
+  readonly health: HealthTracker;
+  readonly router: Router;
+  readonly traces: TraceRing;
+  readonly metrics = new BusMetrics();
+  private readonly schema = new SchemaValidator();
+  private readonly limiter: RateLimiter;
+  private readonly predicates = new Map<string, ParamsCompatible>();
+  private readonly log: BusLog;
+
+  constructor(private readonly options: BusOptions) {
+    const { clock, selfId } = options;
+    this.log = options.log ?? (() => {});
+    this.registry = new Registry(selfId, clock);
+    this.health = new HealthTracker({
+      clock,
+      ...options.health,
+      onQuarantine: (key, stats) => this.log('warn', 'quarantined', { entry: key, successRate: stats.successRate, until: stats.quarantinedUntil })
+    });
+    this.router = new Router({
+      registry: this.registry,
+      health: this.health,
+      clock,
+      preferLocal: options.preferLocal,
+      localLoadThreshold: options.localLoadThreshold,
+      paramsCompatible: (name) => this.predicateFor(name)
+    });
+    this.traces = new TraceRing(options.traceCapacity);
+    this.limiter = new RateLimiter(clock, options.rateLimits);
+  }
+
+  // --- registration ---
+
+  /**
+   * Offers a capability from this node. Throws RegistrationError for a name outside the namespaces
+   * (`namespace_violation`), schemas that do not compile (`schema_invalid`), a bad descriptor field or a second
+   * registration of the same name@version. Returns a function that withdraws the capability.
+   */
+  register(registration: CapabilityRegistration): () => void {
+    const descriptor = this.describe(registration);
+    const schemaHash = schemaHashOf(descriptor);
+    this.schema.prepare(descriptor, schemaHash);
+    const key = entryKey(this.options.selfId, descriptor.name, descriptor.version);
+    if (this.registry.get(key)) throw new RegistrationError('duplicate', `${label(descriptor.name, descriptor.version)} is already registered on this node`);
+    if (registration.paramsCompatible) this.predicates.set(descriptor.name, registration.paramsCompatible);
+    const entry: CapabilityEntry = {
+      key,
+      nodeId: this.options.selfId,
+      name: descriptor.name,
+      version: descriptor.version,
+      isLocal: true,
+      stability: descriptor.stability,
+      schemaHash,
+      params: descriptor.params,
+      maxConcurrent: descriptor.maxConcurrent,
+      trustRequired: descriptor.trustRequired,
+      timeoutSeconds: descriptor.timeoutSeconds,
+      idempotent: descriptor.idempotent,
+      descriptor,
+      handler: registration.handler,
+      untraced: registration.untraced === true,
+      inFlight: 0,
+      lastSeenMs: this.options.clock.now()
+    };
+    this.registry.addLocal(entry);
+    this.log('info', 'capability registered', { capability: label(entry.name, entry.version), schemaHash });
+    this.options.onLocalChange?.();
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      if (this.registry.removeLocal(key)) {
+        this.router.releaseEntries([key]);
+        this.health.reset(key);
+        this.options.onLocalChange?.();
+      }
+    };
+  }
+
+  /** A params predicate for a capability this node calls but may not offer (M03 §5.5). */
+  defineParamsCompatible(name: string, predicate: ParamsCompatible): void {
+    this.predicates.set(name, predicate);
+  }
+
+  /** Our capabilities as node-manifest entries (contract §6.1 plus the optional fields of PROTOCOL.md B7). */
+  manifestEntries(): CapabilitySpec[] {
+    return this.registry.local().map((entry) => ({
+      name: entry.name,
+      version: entry.version,
+      stability: entry.stability,
+      schema_hash: entry.schemaHash,
+      params: entry.params,
+      max_concurrent: entry.maxConcurrent,
+      trust_required: entry.trustRequired,
+      timeout_seconds: entry.timeoutSeconds,
+      idempotent: entry.idempotent
+    }));
+  }
+
+  get inFlightTotal(): number {
+    return this.registry.local().reduce((n, entry) => n + entry.inFlight, 0);
+  }
+
+  // --- peers ---
+
+  /** A peer's verified manifest arrived: its capabilities replace what we knew of it. */
+  peerManifest(nodeId: string, specs: readonly CapabilitySpec[]): void {
+    const diff = this.registry.updateFromManifest(nodeId, specs);
+    for (const ignored of diff.ignored) this.log('debug', 'peer capability ignored', { peer: nodeId, ...ignored });
+    this.forget(diff.removed.map((entry) => entry.key));
+  }
+
+  peerRemoved(nodeId: string): void {
+    this.forget(this.registry.removeNode(nodeId).map((entry) => entry.key));
+  }
+
+  // --- calls ---
+
+  /** Routes and runs a unary call; resolves with the result, rejects with a HearthError. */
+  async call(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): Promise<unknown> {
+    return (await this.invoke(name, versionReq, body, options)).result;
+  }
+
+  /** As `call`, with the trace of the attempt that answered. */
+  async invoke(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): Promise<BusCallResult> {
+    this.checkVersion(name, versionReq);
+    const traceId = this.options.nextId();
+    const tried = new Set<string>();
+    let lastError: HearthError | null = null;
+    for (let attempt = 0; attempt < MAX_CALL_ATTEMPTS; attempt++) {
+      let entry: CapabilityEntry;
+      try {
+        entry = this.router.route({ name, versionReq, params: paramsOf(body), sessionId: options.sessionId, node: options.node, exclude: tried, schemaHash: options.schemaHash });
+      } catch (err) {
+        throw lastError ?? this.refusedOutbound(name, versionReq, traceId, err);
+      }
+      tried.add(entry.key);
+      const requestId = attempt === 0 ? traceId : this.options.nextId();
+      try {
+        if (entry.isLocal) {
+          const outcome = await this.runLocal(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, 'unary');
+          return outcome as BusCallResult;
+        }
+        return await this.callRemote(entry, versionReq, body, requestId, options);
+      } catch (err) {
+        lastError = HearthError.from(err);
+        if (options.signal?.aborted || !this.mayFailOver(entry, lastError)) throw lastError;
+        if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
+        this.log('info', 'failing over', { capability: label(name, versionReq), from: entry.nodeId, error: lastError.code });
+      }
+    }
+    throw lastError!;
+  }
+
+  /**
+   * Routes a streaming call. Yields the provider's events, the last one `done` (its data is the handler's return
+   * value); a terminal error throws. Breaking out of the loop or aborting `signal` cancels the provider.
+   * Fails over to another provider only before the first event.
+   */
+  async *stream(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): AsyncGenerator<StreamEvent, void, undefined> {
+    this.checkVersion(name, versionReq);
+    const traceId = this.options.nextId();
+    const tried = new Set<string>();
+    let lastError: HearthError | null = null;
+    for (let attempt = 0; attempt < MAX_CALL_ATTEMPTS; attempt++) {
+      let entry: CapabilityEntry;
+      try {
+        entry = this.router.route({ name, versionReq, params: paramsOf(body), sessionId: options.sessionId, node: options.node, exclude: tried, schemaHash: options.schemaHash });
+      } catch (err) {
+        throw lastError ?? this.refusedOutbound(name, versionReq, traceId, err);
+      }
+      tried.add(entry.key);
+      const requestId = attempt === 0 ? traceId : this.options.nextId();
+      const progress = { yielded: 0 };
+      try {
+        if (entry.isLocal) yield* this.streamLocal(entry, body, requestId, options, progress);
+        else yield* this.streamRemote(entry, versionReq, body, requestId, options, progress);
+        return;
+      } catch (err) {
+        lastError = HearthError.from(err);
+        if (progress.yielded > 0 || options.signal?.aborted || !this.mayFailOver(entry, lastError)) throw lastError;
+        if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
+      }
+    }
+    throw lastError!;
+  }
+
+  /** The transport's port: a verified call from a peer, addressed to this node. */
+  handle(call: IncomingCall, ctx: CallContext): unknown {
+    const started = this.options.clock.now();
+    const refuse = (error: HearthError): never => {
+      this.record(null, { traceId: ctx.requestId, caller: ctx.caller, direction: 'in', started, bytesIn: 0, stream: false }, error.code, 0, call);
+      throw error;
+    };
+    const verdict = this.limiter.check(ctx.caller, call.capability);
+    if (verdict.kind === 'hard') {
+      this.metrics.countRateLimited(call.capability, 'hard');
+      throw new DroppedCall(`${ctx.caller} is over the hard rate limit`);
+    }
+    if (verdict.kind === 'soft') {
+      this.metrics.countRateLimited(call.capability, verdict.scope);
+      refuse(
+        new HearthError('rate_limited', `too many calls ${verdict.scope === 'peer' ? 'from your node' : `to ${call.capability}`}; retry in ${verdict.retryAfterMs} ms`, {
+          retryAfterMs: verdict.retryAfterMs
+        })
+      );
+    }
+    let entry: CapabilityEntry | null = null;
+    try {
+      entry = this.localEntryFor(call.capability, call.version);
+    } catch (err) {
+      refuse(HearthError.from(err));
+    }
+    return this.runLocal(entry!, call.body, { traceId: ctx.requestId, caller: ctx.caller, direction: 'in', signal: ctx.signal }, 'serve');
+  }
+
+  // --- introspection ---
+
+  capabilities(): CapabilityView[] {
+    return this.registry.all().map((entry) => {
+      const stats = this.health.stats(entry.key);
+      return {
+        key: entry.key,
+        nodeId: entry.nodeId,
+        name: entry.name,
+        version: entry.version,
+        isLocal: entry.isLocal,
+        stability: entry.stability,
+        params: entry.params,
+        maxConcurrent: entry.maxConcurrent,
+        inFlight: entry.inFlight,
+        trustRequired: entry.trustRequired,
+        idempotent: entry.idempotent,
+        schemaHash: entry.schemaHash,
+        samples: stats.samples,
+        successRate: stats.successRate,
+        p50Ms: stats.p50Ms,
+        p99Ms: stats.p99Ms,
+        quarantinedUntil: stats.quarantinedUntil,
+        lastSeenMs: entry.lastSeenMs
+      };
+    });
+  }
+
+  recentTraces(n = 50): CallTrace[] {
+    return this.traces.recent(n);
+  }
+
+  subscribeTraces(listener: TraceListener): () => void {
+    return this.traces.subscribe(listener);
+  }
+
+  subscribeCapabilities(listener: RegistryListener): () => void {
+    return this.registry.subscribe(listener);
+  }
+
+  prometheus(): string {
+    const health = this.registry.all().map((entry) => ({ capability: entry.name, node: entry.nodeId, successRate: this.health.stats(entry.key).successRate }));
+    return this.metrics.prometheus(health);
+  }
+
+  /** Periodic upkeep: idle sticky sessions expire (M03 §5.6). */
+  sweep(): void {
+    this.router.sweep();
+  }
+
+  // --- internals ---
+
+  private describe(registration: CapabilityRegistration): CapabilityDescriptor {
+    const bad = (message: string): never => {
+      throw new RegistrationError('bad_descriptor', `${label(registration.name, registration.version)}: ${message}`);
+    };
+    if (typeof registration.handler !== 'function') bad('handler must be a function');
+    const problem = namespaceProblem(registration.name, registration.owner);
+    if (problem) throw new RegistrationError('namespace_violation', problem);
+    if (!parseVersion(registration.version)) bad('version must be "major.minor", e.g. "1.0"');
+    const d: CapabilityDescriptor = {
+      ...DESCRIPTOR_DEFAULTS,
+      name: registration.name,
+      version: registration.version,
+      ...Object.fromEntries(
+        Object.entries(registration).filter(([key, value]) => value !== undefined && key in DESCRIPTOR_DEFAULTS)
+      )
+    } as CapabilityDescriptor;
+    if (!(STABILITIES as readonly string[]).includes(d.stability)) bad(`stability must be one of ${STABILITIES.join(', ')}`);
+    if (!(TRUST_LEVELS as readonly string[]).includes(d.trustRequired)) bad(`trustRequired must be one of ${TRUST_LEVELS.join(', ')}`);
+    if (!Number.isInteger(d.maxConcurrent) || d.maxConcurrent < 1 || d.maxConcurrent > MAX_CONCURRENT_LIMIT) bad(`maxConcurrent must be an integer from 1 to ${MAX_CONCURRENT_LIMIT}`);
+    if (!(d.timeoutSeconds > 0 && d.timeoutSeconds <= MAX_TIMEOUT_SECONDS)) bad(`timeoutSeconds must be above 0 and at most ${MAX_TIMEOUT_SECONDS}`);
+    if (typeof d.idempotent !== 'boolean') bad('idempotent must be true or false');
+    if (d.params === null || typeof d.params !== 'object' || Array.isArray(d.params)) bad('params must be an object');
+    try {
+      canonicalJson(d.params); // it goes into the signed manifest
+    } catch (err) {
+      bad(`params cannot be signed: ${(err as Error).message}`);
+    }
+    return d;
+  }
+
+  private checkVersion(name: string, versionReq: string): void {
+    if (typeof name !== 'string' || name === '') throw new HearthError('bad_request', 'capability name is missing');
+    if (typeof versionReq !== 'string' || !parseVersion(versionReq)) throw new HearthError('bad_request', `version ${JSON.stringify(versionReq)} must be "major.minor"`);
+  }
+
+  private predicateFor(name: string): ParamsCompatible {
+    return this.predicates.get(name) ?? BUILT_IN_PARAMS_COMPATIBLE[name] ?? anyParams;
+  }
+
+  private forget(keys: string[]): void {
+    if (keys.length === 0) return;
+    this.router.releaseEntries(keys);
+    for (const key of keys) this.health.reset(key);
+  }
+
+  private mayFailOver(entry: CapabilityEntry, error: HearthError): boolean {
+    return NOT_EXECUTED.has(error.code) || (entry.idempotent && FAILOVER_IF_IDEMPOTENT.has(error.code));
+  }
+
+  /** The local entry serving `name@version` (highest compatible minor), or the error a caller should see. */
+  private localEntryFor(name: string, version: string): CapabilityEntry {
+    if (!parseVersion(version)) throw new HearthError('bad_request', `version ${JSON.stringify(version)} must be "major.minor"`);
+    const ours = this.registry.local().filter((entry) => entry.name === name);
+    const match = ours
+      .filter((entry) => versionSatisfies(entry.version, version))
+      .sort((a, b) => parseVersion(b.version)![1] - parseVersion(a.version)![1])[0];
+    if (match) return match;
+    if (ours.length > 0) {
+      const offered = ours.map((entry) => label(entry.name, entry.version));
+      throw new HearthError('schema_mismatch', `${label(name, version)} is not offered here; this node has ${offered.join(', ')}`, {
+        extra: { alt_capabilities: offered }
+      });
+    }
+    throw new HearthError('not_found', `this node does not offer ${name}`);
+  }
+
+  /** A call refused before it reached any provider still leaves a trace. */
+  private refusedOutbound(name: string, version: string, traceId: string, err: unknown): HearthError {
+    const error = HearthError.from(err);
+    const started = this.options.clock.now();
+    this.record(null, { traceId, caller: this.options.selfId, direction: 'out', started, bytesIn: 0, stream: false }, error.code, 0, { capability: name, version });
+    return error;
+  }
+
+  /**
+   * Runs a local handler with the bus's checks around it (M03 §5.3 c–k): trust, request schema, concurrency, the
+   * deadline, response or stream-frame schemas, in-flight accounting, trace and health. `serve` returns what the
+   * transport should send (a value, or a guarded stream); `unary` collects a stream to its `done` data; `stream`
+   * returns the guarded stream.
+   */
+  private async runLocal(
+    entry: CapabilityEntry,
+    body: unknown,
+    ctx: { traceId: string; caller: string; direction: 'out' | 'in'; signal?: AbortSignal; timeoutMs?: number },
+    mode: Mode | 'serve'
+  ): Promise<unknown> {
+    const { clock, scheduler, membership } = this.options;
+    const descriptor = entry.descriptor!;
+    const name = label(entry.name, entry.version);
+    const attempt: Attempt = { traceId: ctx.traceId, caller: ctx.caller, direction: ctx.direction, started: clock.now(), bytesIn: sizeOf(body), stream: false };
+    const fail = (error: HearthError): never => {
+      this.record(entry, attempt, error.code, 0);
+      throw error;
+    };
+    const level = membership.levelOf(ctx.caller);
+    if (level === 'revoked') fail(new HearthError('revoked', `${ctx.caller} is revoked in this community`));
+    if (!meetsTrust(level, descriptor.trustRequired)) {
+      fail(new HearthError('unauthorized', `${name} requires trust level "${descriptor.trustRequired}"; the caller is "${level}"`));
+    }
+    try {
+      this.schema.check(entry.schemaHash, name, 'request', body);
+    } catch (err) {
+      fail(HearthError.from(err));
+    }
+    if (entry.inFlight >= entry.maxConcurrent) {
+      fail(
+        new HearthError('capacity_exceeded', `${name} is already running ${entry.inFlight} calls here (its limit)`, {
+          retryAfterMs: Math.ceil(this.health.stats(entry.key).p50Ms || DEFAULT_RETRY_AFTER_MS)
+        })
+      );
+    }
+
+    entry.inFlight++;
+    const controller = new AbortController();
+    const timeoutMs = ctx.timeoutMs ?? descriptor.timeoutSeconds * 1000;
+    const timer = scheduler.setTimeout(() => controller.abort(new HearthError('timeout', `${name} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const onCallerGone = () => controller.abort(ctx.signal!.reason);
+    if (ctx.signal?.aborted) onCallerGone();
+    else ctx.signal?.addEventListener('abort', onCallerGone, { once: true });
+    let released = false;
+    let trace: CallTrace | null = null;
+    const finish = (result: string, bytesOut: number, value?: unknown): CallTrace => {
+      if (!released) {
+        released = true;
+        scheduler.clearTimeout(timer);
+        ctx.signal?.removeEventListener('abort', onCallerGone);
+        entry.inFlight--;
+      }
+      return (trace ??= this.record(entry, attempt, result, bytesOut, undefined, value));
+    };
+    const outcomeOf = (err: unknown): string => (ctx.signal?.aborted ? 'cancelled' : HearthError.from(err).code);
+
+    let result: unknown;
+    try {
+      const handlerCtx: CallContext = { caller: ctx.caller, requestId: ctx.traceId, signal: controller.signal };
+      result = await untilAborted(
+        Promise.resolve().then(() => entry.handler!(body, handlerCtx)),
+        controller.signal
+      );
+    } catch (err) {
+      finish(outcomeOf(err), 0);
+      throw controller.signal.aborted && !ctx.signal?.aborted ? HearthError.from(controller.signal.reason) : err;
+    }
+
+    if (isAsyncIterable(result)) {
+      attempt.stream = true;
+      const guarded = this.guardStream(entry, result, controller, finish, outcomeOf);
+      if (mode !== 'unary') return guarded;
+      // A unary caller of a streaming handler gets the `done` data, as over the wire.
+      for (;;) {
+        const step = await guarded.next();
+        if (step.done) return { result: step.value, trace: trace! } satisfies BusCallResult;
+      }
+    }
+    try {
+      if (descriptor.responseSchema !== null) this.schema.check(entry.schemaHash, name, 'response', result);
+    } catch (err) {
+      finish('internal_error', 0);
+      this.log('error', 'handler broke its response schema', { capability: name, error: (err as Error).message });
+      throw err;
+    }
+    const done = finish('ok', sizeOf(result), result);
+    return mode === 'unary' ? ({ result, trace: done } satisfies BusCallResult) : result;
+  }
+
+  /** Validates each frame, stops the handler when the caller goes away or the deadline passes, accounts at the end. */
+  private async *guardStream(
+    entry: CapabilityEntry,
+    events: AsyncIterable<StreamEvent>,
+    controller: AbortController,
+    finish: (result: string, bytesOut: number, value?: unknown) => CallTrace,
+    outcomeOf: (err: unknown) => string
+  ): AsyncGenerator<StreamEvent, unknown, undefined> {
+    const name = label(entry.name, entry.version);
+    const iterator = events[Symbol.asyncIterator]();
+    let bytesOut = 0;
+    let outcome: string | null = null;
+    try {
+      for (;;) {
+        const step = await untilAborted(iterator.next(), controller.signal);
+        if (step.done) {
+          outcome = 'ok';
+          finish('ok', bytesOut, step.value);
+          return step.value;
+        }
+        if (entry.descriptor!.streamSchema !== null) this.schema.check(entry.schemaHash, name, 'stream frame', step.value);
+        bytesOut += sizeOf(step.value);
+        yield step.value;
+      }
+    } catch (err) {
+      outcome = outcomeOf(err);
+      finish(outcome, bytesOut);
+      throw controller.signal.aborted && outcome !== 'cancelled' ? HearthError.from(controller.signal.reason) : err;
+    } finally {
+      if (outcome === null) {
+        // The consumer stopped early (break, cancel): stop the handler too.
+        controller.abort(new HearthError('partition', 'the caller went away'));
+        finish('cancelled', bytesOut);
+      }
+      void Promise.resolve(iterator.return?.()).catch(() => {});
+    }
+  }
+
+  private async *streamLocal(
+    entry: CapabilityEntry,
+    body: unknown,
+    requestId: string,
+    options: BusCallOptions,
+    progress: { yielded: number }
+  ): AsyncGenerator<StreamEvent, void, undefined> {
+    const result = await this.runLocal(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, 'stream');
+    if (!isAsyncIterable(result)) {
+      progress.yielded++;
+      yield { event: 'done', data: result };
+      return;
+    }
+    const iterator = (result as AsyncGenerator<StreamEvent, unknown, undefined>)[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) {
+          finished = true;
+          progress.yielded++;
+          yield { event: 'done', data: step.value ?? {} };
+          return;
+        }
+        progress.yielded++;
+        yield step.value;
+      }
+    } finally {
+      if (!finished) await iterator.return?.(undefined);
+    }
+  }
+
+  private async callRemote(entry: CapabilityEntry, versionReq: string, body: unknown, requestId: string, options: BusCallOptions): Promise<BusCallResult> {
+    const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: false };
+    const timeoutMs = options.timeoutMs ?? (entry.timeoutSeconds ?? DESCRIPTOR_DEFAULTS.timeoutSeconds) * 1000;
+    entry.inFlight++;
+    let result: unknown;
+    try {
+      result = await this.options.remote.call(entry.nodeId, entry.name, versionReq, body, { timeoutMs, requestId, signal: options.signal });
+    } catch (err) {
+      entry.inFlight--;
+      this.record(entry, attempt, options.signal?.aborted ? 'cancelled' : HearthError.from(err).code, 0);
+      throw err;
+    }
+    entry.inFlight--;
+    return { result, trace: this.record(entry, attempt, 'ok', sizeOf(result), undefined, result) };
+  }
+
+  private async *streamRemote(
+    entry: CapabilityEntry,
+    versionReq: string,
+    body: unknown,
+    requestId: string,
+    options: BusCallOptions,
+    progress: { yielded: number }
+  ): AsyncGenerator<StreamEvent, void, undefined> {
+    const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: true };
+    entry.inFlight++;
+    let outcome: string | null = null;
+    let bytesOut = 0;
+    let last: unknown;
+    try {
+      for await (const event of this.options.remote.stream(entry.nodeId, entry.name, versionReq, body, { requestId, signal: options.signal })) {
+        bytesOut += sizeOf(event);
+        if (event.event === 'done') {
+          outcome = 'ok';
+          last = event.data;
+        }
+        progress.yielded++;
+        yield event;
+      }
+      outcome ??= 'ok';
+    } catch (err) {
+      outcome = options.signal?.aborted ? 'cancelled' : HearthError.from(err).code;
+      throw err;
+    } finally {
+      entry.inFlight--;
+      this.record(entry, attempt, outcome ?? 'cancelled', bytesOut, undefined, last);
+    }
+  }
+
+  /** One trace, one metrics sample and (for provider outcomes) one health sample per attempt. */
+  private record(
+    entry: CapabilityEntry | null,
+    attempt: Attempt,
+    result: string,
+    bytesOut: number,
+    call?: { capability: string; version: string },
+    value?: unknown
+  ): CallTrace {
+    const ms = this.options.clock.now() - attempt.started;
+    const capability = entry?.name ?? call?.capability ?? '';
+    const self = this.options.selfId;
+    if (entry) {
+      if (result === 'ok') this.health.record(entry.key, true, ms);
+      else if (HEALTH_FAILURES.has(result)) this.health.record(entry.key, false, ms);
+    }
+    this.metrics.record(capability, result, ms);
+    const toNode = attempt.direction === 'in' ? self : (entry?.nodeId ?? '');
+    const other = attempt.direction === 'in' ? attempt.caller : toNode;
+    const { tokensIn, tokensOut } = tokensOf(value);
+    const trace: CallTrace = {
+      ts: rfc3339(attempt.started),
+      trace_id: attempt.traceId,
+      capability,
+      version: entry?.version ?? call?.version ?? '',
+      from_node: attempt.caller,
+      to_node: toNode,
+      is_local: entry?.isLocal === true && attempt.direction === 'out',
+      result,
+      ms,
+      tokens_in: tokensIn,
+      tokens_out: tokensOut,
+      bytes_in: attempt.bytesIn,
+      bytes_out: bytesOut,
+      direction: attempt.direction,
+      path: other === self ? 'local' : other ? this.options.remote.pathTo(other) : null,
+      stream: attempt.stream
+    };
+    if (!entry?.untraced) this.traces.push(trace);
+    return trace;
+  }
+}
