@@ -5,12 +5,22 @@
 import * as Comlink from 'comlink';
 import { IdbDeviceStore } from '../src/lib/adapters/browser/idb-device-store.js';
 import { PortLink, type HostToWorker, type WorkerToHost } from '../src/lib/adapters/browser/port-link.js';
-import type { IdentityView, NodeWorkerApi, PeerView } from '../src/lib/client/api.js';
-import { rfc3339, signPayload, systemClock, type KeyPair } from '../src/lib/core/index.js';
-import { createNode, type HearthNode } from '../src/lib/node/index.js';
-import { systemScheduler } from '../src/lib/transport/index.js';
+import {
+  BUS_VIEW_CALLS,
+  type BusView,
+  type CallOutcome,
+  type CallRequest,
+  type IdentityView,
+  type NodeWorkerApi,
+  type PeerView
+} from '../src/lib/client/api.js';
+import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
+import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
+import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
 const PEER_LIST_COALESCE_MS = 100;
+/** The Mesh page's capability and call lists refresh at most this often. */
+const BUS_VIEW_COALESCE_MS = 150;
 
 let store: IdbDeviceStore;
 let keyPair: KeyPair;
@@ -18,6 +28,39 @@ let node: HearthNode;
 let communityId = '';
 let createdKey = false;
 const links = new Map<string, PortLink>();
+let withdrawEcho: (() => void) | null = null;
+const nextTraceId = ulidGenerator(systemClock);
+
+function nameOf(nodeId: string): { name: string; shortId: string } {
+  if (nodeId === keyPair.nodeId) return { name: `${node.identity().displayName} (this node)`, shortId: keyPair.shortId };
+  const peer = node.peers().find((p) => p.nodeId === nodeId);
+  return peer ? { name: peer.displayName, shortId: peer.shortId } : { name: nodeId.slice(0, 16) + '…', shortId: '' };
+}
+
+function busView(): BusView {
+  const now = Date.now();
+  const capabilities = node.bus
+    .capabilities()
+    .map((c) => {
+      const { name, shortId } = nameOf(c.nodeId);
+      return { ...c, nodeName: name, nodeShortId: shortId, quarantined: c.quarantinedUntil > now };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name) || Number(b.isLocal) - Number(a.isLocal) || a.nodeName.localeCompare(b.nodeName));
+  const calls = node.bus.recentTraces(BUS_VIEW_CALLS).map((t) => ({ ...t, fromName: nameOf(t.from_node).name, toName: t.to_node ? nameOf(t.to_node).name : '—' }));
+  return { capabilities, calls, callsTotal: node.bus.traces.total, echoOffered: withdrawEcho !== null };
+}
+
+function traceOf(traceId: string) {
+  return node.bus.recentTraces(200).find((t) => t.trace_id === traceId) ?? null;
+}
+
+function offerEcho(offered: boolean): void {
+  if (offered && !withdrawEcho) withdrawEcho = node.register(echoCapability(systemClock, keyPair.nodeId));
+  if (!offered && withdrawEcho) {
+    withdrawEcho();
+    withdrawEcho = null;
+  }
+}
 
 function defaultDisplayName(kp: KeyPair): string {
   return `Neighbour ${kp.shortId.slice('ed25519:'.length, 'ed25519:'.length + 4)}`;
@@ -55,8 +98,12 @@ const api: NodeWorkerApi = {
       scheduler: systemScheduler,
       displayName: settings.displayName ?? defaultDisplayName(keyPair),
       profile: 'spark',
-      communityId
+      communityId,
+      log: (level, message, fields) => {
+        if (level === 'warn' || level === 'error') console[level](`[hearthnet] ${message}`, fields ?? {});
+      }
     });
+    offerEcho(settings.echoOffered === true);
     return identityView();
   },
 
@@ -98,6 +145,62 @@ const api: NodeWorkerApi = {
 
   async stats() {
     return node.stats();
+  },
+
+  async busView() {
+    return busView();
+  },
+
+  async subscribeBus(listener) {
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    const changed = () => {
+      pending ??= setTimeout(() => {
+        pending = null;
+        listener(busView());
+      }, BUS_VIEW_COALESCE_MS);
+    };
+    node.bus.subscribeCapabilities(changed);
+    node.bus.subscribeTraces(changed);
+    node.subscribe(changed); // names, and health shown next to peers
+    listener(busView());
+  },
+
+  async callCapability(request: CallRequest): Promise<CallOutcome> {
+    const traceId = nextTraceId();
+    try {
+      const { result, trace } = await node.bus.invoke(request.capability, request.version, request.body, {
+        node: request.node,
+        timeoutMs: request.timeoutMs,
+        traceId
+      });
+      return { ok: true, result, trace };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire(), trace: traceOf(traceId) };
+    }
+  },
+
+  async streamCapability(request: CallRequest, onEvent: (event: StreamEvent) => void): Promise<CallOutcome> {
+    const traceId = nextTraceId();
+    let result: unknown = null;
+    try {
+      for await (const event of node.bus.stream(request.capability, request.version, request.body, { node: request.node, timeoutMs: request.timeoutMs, traceId })) {
+        if (event.event === 'done') result = event.data;
+        void onEvent(event);
+      }
+      return { ok: true, result, trace: traceOf(traceId) };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire(), trace: traceOf(traceId) };
+    }
+  },
+
+  async setEchoOffered(offered) {
+    offerEcho(offered === true);
+    await store.saveSettings({ ...(await store.settings()), echoOffered: withdrawEcho !== null });
+    return withdrawEcho !== null;
+  },
+
+  async metrics() {
+    return node.bus.prometheus();
   },
 
   async attachHost(port) {

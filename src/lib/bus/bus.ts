@@ -77,6 +77,8 @@ export interface BusCallOptions {
   signal?: AbortSignal;
   /** Only providers speaking exactly this schema (contract §11). */
   schemaHash?: string;
+  /** A fresh ULID for the first attempt's trace and request id; default a new one. */
+  traceId?: string;
 }
 
 export interface BusCallResult {
@@ -274,7 +276,7 @@ export class CapabilityBus implements CallHandler {
   /** As `call`, with the trace of the attempt that answered. */
   async invoke(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): Promise<BusCallResult> {
     this.checkVersion(name, versionReq);
-    const traceId = this.options.nextId();
+    const traceId = options.traceId ?? this.options.nextId();
     const tried = new Set<string>();
     let lastError: HearthError | null = null;
     for (let attempt = 0; attempt < MAX_CALL_ATTEMPTS; attempt++) {
@@ -309,7 +311,7 @@ export class CapabilityBus implements CallHandler {
    */
   async *stream(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): AsyncGenerator<StreamEvent, void, undefined> {
     this.checkVersion(name, versionReq);
-    const traceId = this.options.nextId();
+    const traceId = options.traceId ?? this.options.nextId();
     const tried = new Set<string>();
     let lastError: HearthError | null = null;
     for (let attempt = 0; attempt < MAX_CALL_ATTEMPTS; attempt++) {

@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import { writable, type Readable } from 'svelte/store';
-import { OPEN_COMMUNITY_ID, type IdentityView, type NodeWorkerApi, type PeerView } from './api.js';
+import { OPEN_COMMUNITY_ID, type BusView, type IdentityView, type NodeWorkerApi, type PeerView } from './api.js';
 import { MeshHost } from './mesh-host.js';
 import type { BridgeStatus } from '../adapters/browser/bridge-socket.js';
 
@@ -17,6 +17,8 @@ export interface NodeState {
   role: NodeRole;
   identity: IdentityView | null;
   peers: PeerView[];
+  /** Capabilities on the mesh and recent calls; null until the node runs in this tab. */
+  bus: BusView | null;
   bridge: BridgeStatus;
   bridgeUrl: string;
   error: string | null;
@@ -41,7 +43,7 @@ export function bridgeUrlFor(location: Location): string {
 /** Created once by the root layout and shared with pages through Svelte context (see context.ts). */
 export function createNodeClient(): NodeClient {
   const bridgeUrl = bridgeUrlFor(window.location);
-  const state = writable<NodeState>({ role: 'starting', identity: null, peers: [], bridge: 'closed', bridgeUrl, error: null });
+  const state = writable<NodeState>({ role: 'starting', identity: null, peers: [], bus: null, bridge: 'closed', bridgeUrl, error: null });
   let remote: Comlink.Remote<NodeWorkerApi> | null = null;
   const patch = (partial: Partial<NodeState>) => state.update((s) => ({ ...s, ...partial }));
 
@@ -53,6 +55,7 @@ export function createNodeClient(): NodeClient {
     const identity = await remote.start({ communityId: OPEN_COMMUNITY_ID });
     patch({ role: 'leader', identity });
     await remote.subscribePeers(Comlink.proxy((peers: PeerView[]) => patch({ peers })));
+    await remote.subscribeBus(Comlink.proxy((bus: BusView) => patch({ bus })));
     const channel = new MessageChannel();
     await remote.attachHost(Comlink.transfer(channel.port2, [channel.port2]));
     const api = remote;

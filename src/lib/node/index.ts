@@ -4,3 +4,4 @@ export * from './create-node.js';
 export * from './ping.js';
 export { ManifestPublisher } from './manifest-publisher.js';
 export { RttProber, PROBE_INTERVAL_MS } from './rtt-prober.js';
+export * from './echo.js';

@@ -15,6 +15,8 @@ type StoredKey =
 
 export interface DeviceSettings {
   displayName?: string;
+  /** This node offers experimental.echo@1.0 (a toggle on the Mesh page). */
+  echoOffered?: boolean;
 }
 
 export class IdbDeviceStore {
