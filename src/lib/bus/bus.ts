@@ -129,6 +129,18 @@ interface Attempt {
   stream: boolean;
 }
 
+/** rfc3339 has whole seconds: one string per second serves every trace in it. */
+let lastSecond = -1;
+let lastStamp = '';
+function stamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastStamp = rfc3339(ms);
+  }
+  return lastStamp;
+}
+
 function sizeOf(value: unknown): number {
   if (value === undefined) return 0;
   try {
@@ -723,7 +735,7 @@ export class CapabilityBus implements CallHandler {
     const other = attempt.direction === 'in' ? attempt.caller : toNode;
     const { tokensIn, tokensOut } = tokensOf(value);
     const trace: CallTrace = {
-      ts: rfc3339(attempt.started),
+      ts: stamp(attempt.started),
       trace_id: attempt.traceId,
       capability,
       version: entry?.version ?? call?.version ?? '',

@@ -25,7 +25,10 @@ interface Window {
   ok: boolean[];
   ms: number[];
   next: number;
+  successes: number;
   stats: HealthStats;
+  /** Percentiles are recomputed when read, not on every call: most calls never ask. */
+  dirty: boolean;
 }
 
 export interface HealthOptions {
@@ -59,7 +62,14 @@ export class HealthTracker {
   }
 
   stats(key: string): HealthStats {
-    return this.windows.get(key)?.stats ?? UNKNOWN;
+    const window = this.windows.get(key);
+    if (!window) return UNKNOWN;
+    if (window.dirty) {
+      const sorted = [...window.ms].sort((a, b) => a - b);
+      window.stats = { ...window.stats, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+      window.dirty = false;
+    }
+    return window.stats;
   }
 
   /** Quarantined now. Once the period ends the entry is eligible again, marked as probing. */
@@ -74,7 +84,7 @@ export class HealthTracker {
   record(key: string, success: boolean, latencyMs: number): void {
     let window = this.windows.get(key);
     if (!window) {
-      window = { ok: [], ms: [], next: 0, stats: UNKNOWN };
+      window = { ok: [], ms: [], next: 0, successes: 0, stats: UNKNOWN, dirty: false };
       this.windows.set(key, window);
     }
     if (window.stats.probing) {
@@ -90,17 +100,17 @@ export class HealthTracker {
       window.ok.push(success);
       window.ms.push(latencyMs);
     } else {
+      if (window.ok[window.next]) window.successes--;
       window.ok[window.next] = success;
       window.ms[window.next] = latencyMs;
       window.next = (window.next + 1) % this.size;
     }
-    const sorted = [...window.ms].sort((a, b) => a - b);
-    const successes = window.ok.reduce((n, ok) => n + (ok ? 1 : 0), 0);
+    if (success) window.successes++;
+    window.dirty = true;
     window.stats = {
+      ...window.stats,
       samples: window.ok.length,
-      successRate: successes / window.ok.length,
-      p50Ms: percentile(sorted, 0.5),
-      p99Ms: percentile(sorted, 0.99),
+      successRate: window.successes / window.ok.length,
       quarantinedUntil: window.stats.quarantinedUntil,
       probing: false
     };
