@@ -2,6 +2,7 @@
  * A seeded simulated mesh: N real nodes (createNode) over in-memory links, all on one VirtualTime. Every link has
  * its own PRNG stream derived from the network seed, so a run with the same seed and the same steps repeats exactly.
  */
+import type { MembershipView, RateLimits } from '../../src/lib/bus/index.js';
 import { keyPairFromSeed, type KeyPair } from '../../src/lib/core/index.js';
 import { createNode, type HearthNode, type NodeLog } from '../../src/lib/node/index.js';
 import { createMemoryLinkPair, deriveSeed, mulberry32, type LinkConditions, type MemoryLinkPair } from '../../src/lib/transport/index.js';
@@ -15,6 +16,10 @@ export interface SimNetworkOptions {
   probeIntervalMs?: number;
   communityId?: string;
   log?: NodeLog;
+  /** Inbound call budgets of every node; default the X01 numbers. */
+  rateLimits?: RateLimits;
+  /** Node `index`'s view of who is trusted how far; undefined (the default) is the interim rule: self, admitted peers are members. */
+  membership?: (index: number, net: SimNetwork) => MembershipView | undefined;
 }
 
 export function seedBytes(seed: number, index: number): Uint8Array {
@@ -45,7 +50,9 @@ export class SimNetwork {
           profile: 'spark',
           communityId: options.communityId ?? 'sim:community',
           probeIntervalMs: options.probeIntervalMs,
-          log: options.log
+          log: options.log,
+          rateLimits: options.rateLimits,
+          membership: options.membership?.(i, net)
         })
       );
     }

@@ -41,7 +41,7 @@ import { meetsTrust, type MembershipView } from './trust.js';
 /** How the bus reaches other nodes; the composition root wires it to the rpc layer. */
 export interface RemoteCalls {
   call(peer: string, capability: string, version: string, body: unknown, options: { timeoutMs: number; requestId: string; signal?: AbortSignal }): Promise<unknown>;
-  stream(peer: string, capability: string, version: string, body: unknown, options: { requestId: string; signal?: AbortSignal }): AsyncIterable<StreamEvent>;
+  stream(peer: string, capability: string, version: string, body: unknown, options: { requestId: string; signal?: AbortSignal; idleTimeoutMs: number }): AsyncIterable<StreamEvent>;
   /** The link path calls to `peer` take now (for traces), or null. */
   pathTo(peer: string): string | null;
 }
@@ -67,7 +67,7 @@ export interface BusOptions {
 }
 
 export interface BusCallOptions {
-  /** Whole-call deadline; default the provider's `timeout_seconds`. */
+  /** Deadline for a unary answer, or the longest silence between stream events; default the provider's `timeout_seconds`. */
   timeoutMs?: number;
   /** Keeps a multi-turn conversation on one provider (M03 §5.6). */
   sessionId?: string;
@@ -205,7 +205,13 @@ export class CapabilityBus implements CallHandler {
     const schemaHash = schemaHashOf(descriptor);
     this.schema.prepare(descriptor, schemaHash);
     const key = entryKey(this.options.selfId, descriptor.name, descriptor.version);
-    if (this.registry.get(key)) throw new RegistrationError('duplicate', `${label(descriptor.name, descriptor.version)} is already registered on this node`);
+    const existing = this.registry.get(key);
+    if (existing) {
+      // M03 §3.2: registering the same descriptor and handler again is harmless; anything else is a clash.
+      const same = existing.schemaHash === schemaHash && existing.handler === registration.handler && canonicalJson(existing.descriptor) === canonicalJson(descriptor);
+      if (!same) throw new RegistrationError('duplicate', `${label(descriptor.name, descriptor.version)} is already registered on this node with another descriptor or handler`);
+      return this.withdrawer(key);
+    }
     if (registration.paramsCompatible) this.predicates.set(descriptor.name, registration.paramsCompatible);
     const entry: CapabilityEntry = {
       key,
@@ -229,11 +235,14 @@ export class CapabilityBus implements CallHandler {
     this.registry.addLocal(entry);
     this.log('info', 'capability registered', { capability: label(entry.name, entry.version), schemaHash });
     this.options.onLocalChange?.();
-    let removed = false;
+    return this.withdrawer(key);
+  }
+
+  private withdrawer(key: string): () => void {
+    const registered = this.registry.get(key);
     return () => {
-      if (removed) return;
-      removed = true;
-      if (this.registry.removeLocal(key)) {
+      // Only the registration this function came from: a later one under the same name stays.
+      if (this.registry.get(key) === registered && this.registry.removeLocal(key)) {
         this.router.releaseEntries([key]);
         this.health.reset(key);
         this.options.onLocalChange?.();
@@ -543,13 +552,20 @@ export class CapabilityBus implements CallHandler {
     }
 
     entry.inFlight++;
+    let released = false;
     const controller = new AbortController();
     const timeoutMs = ctx.timeoutMs ?? descriptor.timeoutSeconds * 1000;
-    const timer = scheduler.setTimeout(() => controller.abort(new HearthError('timeout', `${name} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const expire = () => controller.abort(new HearthError('timeout', `${name} ${attempt.stream ? 'went silent for' : 'took longer than'} ${timeoutMs} ms`));
+    let timer = scheduler.setTimeout(expire, timeoutMs);
+    // A stream's deadline is between events, not for the whole answer: a long generation that keeps talking lives.
+    const touch = () => {
+      if (released) return;
+      scheduler.clearTimeout(timer);
+      timer = scheduler.setTimeout(expire, timeoutMs);
+    };
     const onCallerGone = () => controller.abort(ctx.signal!.reason);
     if (ctx.signal?.aborted) onCallerGone();
     else ctx.signal?.addEventListener('abort', onCallerGone, { once: true });
-    let released = false;
     let trace: CallTrace | null = null;
     const finish = (result: string, bytesOut: number, value?: unknown): CallTrace => {
       if (!released) {
@@ -576,7 +592,7 @@ export class CapabilityBus implements CallHandler {
 
     if (isAsyncIterable(result)) {
       attempt.stream = true;
-      const guarded = this.guardStream(entry, result, controller, finish, outcomeOf);
+      const guarded = this.guardStream(entry, result, controller, finish, outcomeOf, touch);
       if (mode !== 'unary') return guarded;
       // A unary caller of a streaming handler gets the `done` data, as over the wire.
       for (;;) {
@@ -601,7 +617,8 @@ export class CapabilityBus implements CallHandler {
     events: AsyncIterable<StreamEvent>,
     controller: AbortController,
     finish: (result: string, bytesOut: number, value?: unknown) => CallTrace,
-    outcomeOf: (err: unknown) => string
+    outcomeOf: (err: unknown) => string,
+    touch: () => void
   ): AsyncGenerator<StreamEvent, unknown, undefined> {
     const name = label(entry.name, entry.version);
     const iterator = events[Symbol.asyncIterator]();
@@ -617,6 +634,7 @@ export class CapabilityBus implements CallHandler {
         }
         if (entry.descriptor!.streamSchema !== null) this.schema.check(entry.schemaHash, name, 'stream frame', step.value);
         bytesOut += sizeOf(step.value);
+        touch();
         yield step.value;
       }
     } catch (err) {
@@ -695,7 +713,8 @@ export class CapabilityBus implements CallHandler {
     let bytesOut = 0;
     let last: unknown;
     try {
-      for await (const event of this.options.remote.stream(entry.nodeId, entry.name, versionReq, body, { requestId, signal: options.signal })) {
+      const idleTimeoutMs = options.timeoutMs ?? (entry.timeoutSeconds ?? DESCRIPTOR_DEFAULTS.timeoutSeconds) * 1000;
+      for await (const event of this.options.remote.stream(entry.nodeId, entry.name, versionReq, body, { requestId, signal: options.signal, idleTimeoutMs })) {
         bytesOut += sizeOf(event);
         if (event.event === 'done') {
           outcome = 'ok';

@@ -30,8 +30,11 @@ interface SpecExtras {
   idempotent?: unknown;
 }
 
-function sameSpec(entry: CapabilityEntry, spec: CapabilitySpec): boolean {
+function sameSpec(entry: CapabilityEntry, spec: CapabilitySpec & SpecExtras): boolean {
   return (
+    entry.trustRequired === (spec.trust_required ?? null) &&
+    entry.timeoutSeconds === (spec.timeout_seconds ?? null) &&
+    entry.idempotent === (spec.idempotent === true) &&
     entry.schemaHash === spec.schema_hash &&
     entry.maxConcurrent === spec.max_concurrent &&
     entry.stability === spec.stability &&
@@ -80,7 +83,7 @@ export class Registry {
       const extras = spec as CapabilitySpec & SpecExtras;
       const existing = this.entries.get(key);
       if (existing) {
-        const changed = !sameSpec(existing, spec);
+        const changed = !sameSpec(existing, extras);
         Object.assign(existing, this.fromSpec(spec, extras), { lastSeenMs: now });
         if (changed) diff.updated.push(existing);
         continue;

@@ -122,6 +122,10 @@ export class Router {
       const local = candidates.find((entry) => entry.isLocal);
       if (local && local.inFlight / Math.max(local.maxConcurrent, 1) < this.localLoadThreshold) return local;
     }
+    // M03 §5.7: once a quarantine ends, the next call is the probe. Its old failures would keep it last by score
+    // for ever, so it goes first (one probe at a time); success resets its history, failure quarantines it again.
+    const probe = candidates.find((entry) => entry.inFlight === 0 && this.options.health.stats(entry.key).probing);
+    if (probe) return probe;
     let best = candidates[0];
     let bestScore = this.score(best);
     for (const entry of candidates.slice(1)) {

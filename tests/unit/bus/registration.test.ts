@@ -79,6 +79,22 @@ describe('bus registration (M03 §3.2, §8)', () => {
     expect(await time.resolve(bus.call('experimental.echo', '2.0', {}))).toEqual({ v2: true });
   });
 
+  it('register_local is idempotent for the same descriptor and handler; each withdraw removes only its own registration', async () => {
+    const { bus, time } = makeBus();
+    const handler = () => ({ same: true });
+    const withdrawFirst = bus.register({ name: 'experimental.echo', version: '1.0', handler, maxConcurrent: 4 });
+    const withdrawAgain = bus.register({ name: 'experimental.echo', version: '1.0', handler, maxConcurrent: 4 });
+    expect(bus.registry.local()).toHaveLength(1);
+    // Same handler, different descriptor: a clash, not a silent change.
+    expect(registrationError(() => bus.register({ name: 'experimental.echo', version: '1.0', handler, maxConcurrent: 5 })).code).toBe('duplicate');
+    withdrawAgain();
+    expect(bus.registry.local()).toHaveLength(0);
+    // A withdraw function from before does not remove a later registration under the same name.
+    bus.register({ name: 'experimental.echo', version: '1.0', handler: () => ({ later: true }) });
+    withdrawFirst();
+    expect(await time.resolve(bus.call('experimental.echo', '1.0', {}))).toEqual({ later: true });
+  });
+
   it('register_local namespace violation raises: reserved prefix, unknown prefix, malformed name', () => {
     const { bus } = makeBus();
     for (const name of ['ocr.x', 'tts.speak', 'stt.listen', 'trans.late', 'img.draw', 'foo.bar', 'echo', 'Experimental.Echo', 'experimental.', 'experimental.x-y', `experimental.${'a'.repeat(130)}`]) {
