@@ -3,7 +3,9 @@
  * UI thread, and exposes the narrow client API of src/lib/client/api.ts through comlink.
  */
 import * as Comlink from 'comlink';
+import { monotonicFactory } from 'ulid';
 import { IdbDeviceStore } from '../src/lib/adapters/browser/idb-device-store.js';
+import { ChannelLink, FrameChannel } from '../src/lib/adapters/browser/channel-link.js';
 import { PortLink, type HostToWorker, type WorkerToHost } from '../src/lib/adapters/browser/port-link.js';
 import {
   BUS_VIEW_CALLS,
@@ -14,7 +16,7 @@ import {
   type NodeWorkerApi,
   type PeerView
 } from '../src/lib/client/api.js';
-import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
+import { HearthError, rfc3339, signPayload, systemClock, type KeyPair } from '../src/lib/core/index.js';
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
@@ -27,9 +29,27 @@ let keyPair: KeyPair;
 let node: HearthNode;
 let communityId = '';
 let createdKey = false;
-const links = new Map<string, PortLink>();
+const links = new Map<string, PortLink | ChannelLink>();
+/** WebRTC frame channels transferred here by the main thread, by channelId, until a link takes them. */
+const frameChannels = new Map<string, FrameChannel>();
 let withdrawEcho: (() => void) | null = null;
-const nextTraceId = ulidGenerator(systemClock);
+/**
+ * Random bytes for ULIDs, drawn 256 at a time. The ulid package's default PRNG calls crypto.getRandomValues once per
+ * character (16 per id), which costs ~0.1 ms per id in a Chromium worker — on the path of every call.
+ */
+function pooledRandom(): () => number {
+  const pool = new Uint8Array(256);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      crypto.getRandomValues(pool);
+      next = 0;
+    }
+    return pool[next++] / 256;
+  };
+}
+/** Trace ids, which the bus also signs as the first attempt's request id: ULIDs, monotonic within a millisecond. */
+const nextTraceId = ((next) => () => next(systemClock.now()))(monotonicFactory(pooledRandom()));
 
 function nameOf(nodeId: string): { name: string; shortId: string } {
   if (nodeId === keyPair.nodeId) return { name: `${node.identity().displayName} (this node)`, shortId: keyPair.shortId };
@@ -207,15 +227,35 @@ const api: NodeWorkerApi = {
     const post = (message: WorkerToHost, transfer: Transferable[] = []) => port.postMessage(message, transfer);
     port.onmessage = (event: MessageEvent<HostToWorker>) => {
       const message = event.data;
-      if (message.type === 'link-open') {
-        const link = new PortLink(message.linkId, message.remoteNodeId, message.path, post);
+      if (message.type === 'link-frame') {
+        const link = links.get(message.linkId);
+        if (link instanceof PortLink) link.deliver(message.frame);
+      } else if (message.type === 'link-open') {
+        const carrier = message.channelId === undefined ? undefined : frameChannels.get(message.channelId);
+        if (message.channelId !== undefined) frameChannels.delete(message.channelId);
+        if (message.channelId !== undefined && !carrier) {
+          // The channel already closed: the link is over before it began.
+          post({ type: 'link-close', linkId: message.linkId });
+          return;
+        }
+        const link = carrier
+          ? new ChannelLink(message.linkId, message.remoteNodeId, message.path, carrier, post)
+          : new PortLink(message.linkId, message.remoteNodeId, message.path, post);
         links.set(message.linkId, link);
         link.onClose(() => links.delete(message.linkId));
         node.addLink(link);
-      } else if (message.type === 'link-frame') {
-        links.get(message.linkId)?.deliver(message.frame);
+        if (link instanceof ChannelLink) link.start();
       } else if (message.type === 'link-close') {
         links.get(message.linkId)?.markClosed();
+      } else if (message.type === 'link-channel') {
+        const { channelId } = message;
+        const carrier: FrameChannel = new FrameChannel(message.channel, () => {
+          if (frameChannels.get(channelId) === carrier) frameChannels.delete(channelId);
+        });
+        frameChannels.set(channelId, carrier);
+      } else if (message.type === 'channel-discard') {
+        frameChannels.get(message.channelId)?.close();
+        frameChannels.delete(message.channelId);
       }
     };
   },

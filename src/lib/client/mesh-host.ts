@@ -6,7 +6,7 @@
 import { CALL_TIMESTAMP_WINDOW_SECONDS, isWithinClockWindow, verifyPayload } from '../core/index.js';
 import { BridgeSocket, type BridgeStatus, type RoomPeer } from '../adapters/browser/bridge-socket.js';
 import type { HostToWorker, WorkerToHost } from '../adapters/browser/port-link.js';
-import { WebRtcChannel } from '../adapters/browser/webrtc-channel.js';
+import { FRAME_CHANNEL_ID, WebRtcChannel } from '../adapters/browser/webrtc-channel.js';
 
 /** How long WebRTC may take before frames go through the bridge instead. Connects take 0.2-0.7 s on a LAN. */
 export const RELAY_FALLBACK_MS = 5000;
@@ -28,6 +28,8 @@ interface PeerState {
   inRoom: boolean;
   channel: WebRtcChannel | null;
   session: string | null;
+  /** The peer announced the negotiated frame channel in this session's signals (see webrtc-channel.ts). */
+  peerFrameChannel: boolean;
   webrtcLinkId: string | null;
   relayLinkId: string | null;
   fallbackTimer: ReturnType<typeof setTimeout> | null;
@@ -49,6 +51,9 @@ export class MeshHost {
   private readonly linkOwners = new Map<string, { nodeId: string; path: 'webrtc' | 'relay' }>();
   private readonly bridge: BridgeSocket;
   private linkCounter = 0;
+  private channelCounter = 0;
+  /** False once a data channel transfer failed: this browser cannot, so frame channels stay on this thread. */
+  private canTransferChannels = true;
 
   constructor(private readonly options: MeshHostOptions) {
     options.linkPort.onmessage = (event: MessageEvent<WorkerToHost>) => this.fromWorker(event.data);
@@ -99,7 +104,17 @@ export class MeshHost {
       return;
     }
     debug('peer joined', peer.node_id);
-    const state: PeerState = { nodeId: peer.node_id, inRoom: true, channel: null, session: null, webrtcLinkId: null, relayLinkId: null, fallbackTimer: null, retryTimer: null };
+    const state: PeerState = {
+      nodeId: peer.node_id,
+      inRoom: true,
+      channel: null,
+      session: null,
+      peerFrameChannel: false,
+      webrtcLinkId: null,
+      relayLinkId: null,
+      fallbackTimer: null,
+      retryTimer: null
+    };
     this.peers.set(peer.node_id, state);
     this.armFallback(state);
     // One side offers, so two tabs never glare: the smaller NodeID initiates.
@@ -134,16 +149,31 @@ export class MeshHost {
     }, this.webrtcEnabled ? RELAY_FALLBACK_MS : 0);
   }
 
-  private startWebRtc(state: PeerState, session: string): void {
+  /**
+   * A new connection attempt. Its negotiated frame channel moves into the node worker now, in the task that created
+   * it (the only time a data channel can be transferred), so that frames skip this thread; where the browser cannot
+   * transfer one, it stays here.
+   */
+  private startWebRtc(state: PeerState, session: string, peerFrameChannel = false): void {
     state.channel?.destroy();
     state.session = session;
+    state.peerFrameChannel = peerFrameChannel;
     const initiator = this.options.nodeId < state.nodeId;
+    let channelId: string | null = null;
+    let channelLinked = false;
     const channel: WebRtcChannel = new WebRtcChannel(initiator, {
-      onSignal: (data) => void this.sendSignal(state.nodeId, { session, signal: data }),
+      // Every signal announces the frame channel; with a peer that never does, frames stay on simple-peer's channel.
+      onSignal: (data) =>
+        void this.sendSignal(state.nodeId, channel.hasFrameChannel ? { session, signal: data, frame_channel: FRAME_CHANNEL_ID } : { session, signal: data }),
       onConnect: () => {
-        debug('webrtc connected', state.nodeId);
+        const useFrameChannel = state.peerFrameChannel && channel.hasFrameChannel;
+        const inWorker = useFrameChannel && channelId !== null;
+        debug('webrtc connected', state.nodeId, useFrameChannel ? 'frame channel' : "simple-peer's channel", inWorker ? 'in the worker' : 'via this thread');
         if (state.channel !== channel) return;
-        state.webrtcLinkId = this.openLink(state.nodeId, 'webrtc');
+        channel.useFrameChannel(useFrameChannel);
+        if (channelId !== null && !inWorker) this.toWorker({ type: 'channel-discard', channelId });
+        channelLinked = inWorker;
+        state.webrtcLinkId = this.openLink(state.nodeId, 'webrtc', inWorker ? channelId! : undefined);
         // WebRTC is up: the relay link is no longer needed.
         this.closeLink(state.relayLinkId);
         state.relayLinkId = null;
@@ -153,6 +183,8 @@ export class MeshHost {
       },
       onClose: (reason) => {
         debug('webrtc closed', state.nodeId, reason);
+        // A transferred channel no link took: the worker lets it go (it would also see it close with the connection).
+        if (channelId !== null && !channelLinked) this.toWorker({ type: 'channel-discard', channelId });
         if (state.channel !== channel) return;
         state.channel = null;
         this.closeLink(state.webrtcLinkId);
@@ -168,6 +200,19 @@ export class MeshHost {
         }
       }
     });
+    const frameChannel = channel.transferableFrameChannel;
+    if (frameChannel && this.canTransferChannels) {
+      const id = `dc-${++this.channelCounter}`;
+      try {
+        this.toWorker({ type: 'link-channel', channelId: id, channel: frameChannel }, [frameChannel as unknown as Transferable]);
+        channel.frameChannelTransferred();
+        channelId = id;
+      } catch (err) {
+        debug('data channels cannot move to the worker here; frames go through this thread', err);
+        this.canTransferChannels = false;
+      }
+    }
+    if (channelId === null) channel.keepFrameChannel();
     state.channel = channel;
   }
 
@@ -184,10 +229,14 @@ export class MeshHost {
     if (signal.from !== from || signal.to !== this.options.nodeId) return;
     if (!isWithinClockWindow(signal.timestamp, Date.now(), CALL_TIMESTAMP_WINDOW_SECONDS)) return;
     if (!(await verifyPayload(signal, from))) return;
-    const data = signal.data as { session?: unknown; signal?: { type?: string } } | undefined;
+    const data = signal.data as { session?: unknown; signal?: { type?: string }; frame_channel?: unknown } | undefined;
     if (!data || typeof data.session !== 'string' || !data.signal) return;
-    if (data.signal.type === 'offer' && data.session !== state.session) this.startWebRtc(state, data.session);
-    if (data.session === state.session) state.channel?.signal(data.signal);
+    const peerFrameChannel = data.frame_channel === FRAME_CHANNEL_ID;
+    if (data.signal.type === 'offer' && data.session !== state.session) this.startWebRtc(state, data.session, peerFrameChannel);
+    if (data.session !== state.session) return;
+    // Decided by the offer (answerer) or the answer (initiator), both before the connection is up.
+    if (data.signal.type === 'offer' || data.signal.type === 'answer') state.peerFrameChannel = peerFrameChannel;
+    state.channel?.signal(data.signal);
   }
 
   private openRelay(state: PeerState): void {
@@ -211,11 +260,12 @@ export class MeshHost {
     if (linkId) this.deliver(linkId, frame);
   }
 
-  private openLink(nodeId: string, path: 'webrtc' | 'relay'): string {
+  /** With `channelId`, the worker's transferred frame channel carries the link: its frames never come through here. */
+  private openLink(nodeId: string, path: 'webrtc' | 'relay', channelId?: string): string {
     const linkId = `${path}-${++this.linkCounter}`;
-    debug('link open', linkId, nodeId);
+    debug('link open', linkId, nodeId, channelId ?? '');
     this.linkOwners.set(linkId, { nodeId, path });
-    this.toWorker({ type: 'link-open', linkId, remoteNodeId: nodeId, path });
+    this.toWorker(channelId === undefined ? { type: 'link-open', linkId, remoteNodeId: nodeId, path } : { type: 'link-open', linkId, remoteNodeId: nodeId, path, channelId });
     return linkId;
   }
 

@@ -38,15 +38,22 @@ export function utf8ByteLength(text: string): number {
   return bytes;
 }
 
+/** A text of this many UTF-16 units or fewer is within MAX_FRAME_BYTES whatever it holds (at most 3 bytes a unit). */
+const SURELY_SMALL_UNITS = Math.floor(MAX_FRAME_BYTES / 3);
+
+/** The frame's size in bytes, or (for a text that surely fits) a lower bound that is still within the limit. */
 function frameBytes(raw: LinkFrame): number {
   if (typeof raw !== 'string') return raw.byteLength;
-  // Each UTF-16 unit is at least one byte: a long string is over the limit without counting.
-  return raw.length > MAX_FRAME_BYTES ? raw.length : utf8ByteLength(raw);
+  // Each UTF-16 unit is at least one byte and at most three: a long string is over the limit without counting,
+  // a short one under it. Only texts in between are counted exactly.
+  if (raw.length > MAX_FRAME_BYTES || raw.length <= SURELY_SMALL_UNITS) return raw.length;
+  return utf8ByteLength(raw);
 }
 
 /** Serialises a frame; throws bad_request if it would exceed MAX_FRAME_BYTES (our own bug or an oversized body). */
 export function encodeFrame(frame: PeerFrame): string {
   const text = JSON.stringify(frame);
+  if (text.length <= SURELY_SMALL_UNITS) return text;
   const bytes = utf8ByteLength(text);
   if (bytes > MAX_FRAME_BYTES) {
     throw new HearthError('bad_request', `${frame.t} frame would be ${bytes} bytes, over the ${MAX_FRAME_BYTES}-byte limit`);

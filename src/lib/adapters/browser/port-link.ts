@@ -1,15 +1,22 @@
 /**
  * Worker side of a link whose real carrier (a WebRTC data channel or the bridge socket) lives in the tab's main
  * thread: browsers give RTCPeerConnection to windows only (DESIGN §1). Frames cross on one MessagePort; binary
- * frames travel as transferred ArrayBuffers.
+ * frames travel as transferred ArrayBuffers. (A WebRTC link whose data channel could be transferred to the worker
+ * uses ChannelLink instead: channel-link.ts.)
  */
 import type { Link, LinkFrame, LinkPath } from '../../transport/link.js';
 
-/** Messages on the link port, main thread → worker. */
+/**
+ * Messages on the link port, main thread → worker. `link-channel` transfers a WebRTC frame channel into the worker
+ * (where the browser can transfer data channels); a later `link-open` naming its `channelId` makes it the link's
+ * carrier, and frames of that link no longer cross this port. `channel-discard` drops one that will not be used.
+ */
 export type HostToWorker =
-  | { type: 'link-open'; linkId: string; remoteNodeId: string; path: LinkPath }
+  | { type: 'link-open'; linkId: string; remoteNodeId: string; path: LinkPath; channelId?: string }
   | { type: 'link-frame'; linkId: string; frame: string | ArrayBuffer }
-  | { type: 'link-close'; linkId: string };
+  | { type: 'link-close'; linkId: string }
+  | { type: 'link-channel'; channelId: string; channel: RTCDataChannel }
+  | { type: 'channel-discard'; channelId: string };
 
 /** Messages on the link port, worker → main thread. */
 export type WorkerToHost = { type: 'link-send'; linkId: string; frame: string | ArrayBuffer } | { type: 'link-close'; linkId: string };

@@ -1,0 +1,107 @@
+import { expect, test } from '@playwright/test';
+import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
+import { openNode, peerRow, showMesh, type OpenNode } from './app.js';
+import type { Browser } from '@playwright/test';
+
+/**
+ * Where the browser can transfer data channels (Chromium can), a WebRTC link's frames go straight between the data
+ * channel and the node worker: the tab's main thread is not on the path. So a peer answers calls even while its
+ * page is busy (a long render, a stuck script), and a slow UI cannot delay the mesh.
+ */
+let bridge: BridgeProcess;
+const nodes: OpenNode[] = [];
+
+test.beforeAll(async () => {
+  bridge = await startBridge();
+});
+
+test.afterAll(async () => {
+  for (const node of nodes) await node.context.close();
+  await bridge?.stop();
+  if (bridge) removeDataDir(bridge);
+});
+
+test.describe.configure({ mode: 'serial' });
+
+const BUSY_MS = 3000;
+
+test("a peer answers a signed ping over WebRTC while its tab's main thread is blocked", async ({ browser }) => {
+  for (let i = 0; i < 2; i++) nodes.push(await openNode(browser, bridge.url));
+  const [caller, provider] = nodes;
+  for (const node of nodes) await showMesh(node);
+  await expect(peerRow(caller, provider)).toHaveAttribute('data-path', 'webrtc');
+  await expect(peerRow(provider, caller)).toHaveAttribute('data-path', 'webrtc');
+
+  // Block the provider's main thread; the evaluation only returns when the loop ends.
+  const busy = provider.page.evaluate((ms) => {
+    const started = performance.now();
+    (window as unknown as { __busyStarted: number }).__busyStarted = Date.now();
+    while (performance.now() - started < ms) {
+      /* spin */
+    }
+    return Date.now();
+  }, BUSY_MS);
+  await new Promise((r) => setTimeout(r, 300)); // let the loop start
+
+  const outcome = await caller.page.evaluate(
+    async ({ peer }) => {
+      const api = (globalThis as unknown as { hearthnet: { api(): { ping(id: string, p: string): Promise<{ rttMs: number; path: string | null }> } } }).hearthnet.api();
+      const result = await api.ping(peer, 'are you there?');
+      return { ...result, answeredAt: Date.now() };
+    },
+    { peer: provider.nodeId }
+  );
+  const busyEnded = await busy;
+  expect(outcome.path).toBe('webrtc');
+  // Answered by the provider's worker while its main thread was still spinning.
+  expect(outcome.answeredAt).toBeLessThan(busyEnded);
+  expect(outcome.rttMs).toBeLessThan(BUSY_MS / 2);
+});
+
+/** As a browser that cannot transfer data channels (Firefox today) behaves: postMessage refuses them. */
+async function openNodeWithoutChannelTransfer(browser: Browser, url: string): Promise<OpenNode> {
+  const original = browser.newContext.bind(browser);
+  const patched = Object.assign(Object.create(browser) as Browser, {
+    newContext: async (...args: Parameters<Browser['newContext']>) => {
+      const context = await original(...args);
+      await context.addInitScript(() => {
+        const post = MessagePort.prototype.postMessage;
+        MessagePort.prototype.postMessage = function (this: MessagePort, message: unknown, transfer?: unknown) {
+          const list = Array.isArray(transfer) ? transfer : [];
+          if (list.some((item) => item instanceof RTCDataChannel)) {
+            const counter = window as unknown as { __refusedTransfers?: number };
+            counter.__refusedTransfers = (counter.__refusedTransfers ?? 0) + 1;
+            throw new DOMException('RTCDataChannel is not transferable here', 'DataCloneError');
+          }
+          return (post as (this: MessagePort, message: unknown, transfer?: unknown) => void).call(this, message, transfer);
+        } as typeof MessagePort.prototype.postMessage;
+      });
+      return context;
+    }
+  });
+  return openNode(patched, url);
+}
+
+test('where data channels cannot move to the worker, frames go through the main thread and calls still work', async ({ browser }) => {
+  const [modern] = nodes;
+  const plain = [await openNodeWithoutChannelTransfer(browser, bridge.url), await openNodeWithoutChannelTransfer(browser, bridge.url)];
+  nodes.push(...plain);
+  for (const node of plain) await showMesh(node);
+  await showMesh(modern);
+  const all = [modern, ...plain];
+  for (const node of all) {
+    for (const other of all.filter((n) => n !== node)) await expect(peerRow(node, other)).toHaveAttribute('data-path', 'webrtc');
+  }
+  for (const node of all) {
+    for (const other of all.filter((n) => n !== node)) {
+      const result = await node.page.evaluate(
+        async ({ peer }) =>
+          (globalThis as unknown as { hearthnet: { api(): { ping(id: string, p: string): Promise<{ path: string | null }> } } }).hearthnet.api().ping(peer, 'x'),
+        { peer: other.nodeId }
+      );
+      expect(result.path).toBe('webrtc');
+    }
+  }
+  // The fallback really ran: those tabs tried to move their channels and were refused.
+  for (const node of plain) expect(await node.page.evaluate(() => (window as unknown as { __refusedTransfers?: number }).__refusedTransfers ?? 0)).toBeGreaterThan(0);
+});
