@@ -3,7 +3,6 @@
  * UI thread, and exposes the narrow client API of src/lib/client/api.ts through comlink.
  */
 import * as Comlink from 'comlink';
-import { monotonicFactory } from 'ulid';
 import { IdbDeviceStore } from '../src/lib/adapters/browser/idb-device-store.js';
 import { ChannelLink, FrameChannel } from '../src/lib/adapters/browser/channel-link.js';
 import { PortLink, type HostToWorker, type WorkerToHost } from '../src/lib/adapters/browser/port-link.js';
@@ -16,7 +15,7 @@ import {
   type NodeWorkerApi,
   type PeerView
 } from '../src/lib/client/api.js';
-import { HearthError, rfc3339, signPayload, systemClock, type KeyPair } from '../src/lib/core/index.js';
+import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
@@ -33,23 +32,8 @@ const links = new Map<string, PortLink | ChannelLink>();
 /** WebRTC frame channels transferred here by the main thread, by channelId, until a link takes them. */
 const frameChannels = new Map<string, FrameChannel>();
 let withdrawEcho: (() => void) | null = null;
-/**
- * Random bytes for ULIDs, drawn 256 at a time. The ulid package's default PRNG calls crypto.getRandomValues once per
- * character (16 per id), which costs ~0.1 ms per id in a Chromium worker — on the path of every call.
- */
-function pooledRandom(): () => number {
-  const pool = new Uint8Array(256);
-  let next = pool.length;
-  return () => {
-    if (next === pool.length) {
-      crypto.getRandomValues(pool);
-      next = 0;
-    }
-    return pool[next++] / 256;
-  };
-}
-/** Trace ids, which the bus also signs as the first attempt's request id: ULIDs, monotonic within a millisecond. */
-const nextTraceId = ((next) => () => next(systemClock.now()))(monotonicFactory(pooledRandom()));
+/** Trace ids, which the bus also signs as the first attempt's request id. */
+const nextTraceId = ulidGenerator(systemClock);
 
 function nameOf(nodeId: string): { name: string; shortId: string } {
   if (nodeId === keyPair.nodeId) return { name: `${node.identity().displayName} (this node)`, shortId: keyPair.shortId };
