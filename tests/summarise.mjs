@@ -15,10 +15,12 @@ for (const file of process.argv.slice(2)) {
   if ('numPassedTests' in report) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
+    // A file that fails before any test runs (an import or a top-level throw) has no failed test, but it failed.
+    failed += (report.testResults ?? []).filter((file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0).length;
     skipped += report.numPendingTests + (report.numTodoTests ?? 0);
   } else if (report.stats) {
     passed += report.stats.expected + report.stats.flaky;
-    failed += report.stats.unexpected;
+    failed += report.stats.unexpected + (report.errors ?? []).length;
     skipped += report.stats.skipped;
   }
 }

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const candidates = [`${here}../../../../shared/vectors/wire-basic.json`, `${here}../../../vectors/wire-basic.json`];
+/** The shared set beside the checkout when there is one, else the copy kept in tests/vectors. */
+export const SHARED_VECTORS = `${here}../../../../shared/vectors/wire-basic.json`;
+export const VENDORED_VECTORS = `${here}../../vectors/wire-basic.json`;
+const candidates = [SHARED_VECTORS, VENDORED_VECTORS];
 
 export interface WireVectors {
   canonical: { input: string; canonical: string }[];
