@@ -54,8 +54,16 @@ function busView(): BusView {
   return { capabilities, calls, callsTotal: node.bus.traces.total, echoOffered: withdrawEcho !== null };
 }
 
-function traceOf(traceId: string) {
-  return node.bus.recentTraces(200).find((t) => t.trace_id === traceId) ?? null;
+/**
+ * The trace of the attempt that answered: the newest outbound trace of this call. A failover's later attempts
+ * have their own ids, so look for the first attempt's id and anything we sent after it.
+ */
+function lastTraceOf(traceId: string) {
+  const recent = node.bus.recentTraces(200);
+  const first = recent.findIndex((t) => t.trace_id === traceId && t.direction === 'out');
+  if (first < 0) return null;
+  const capability = recent[first].capability;
+  return recent.slice(0, first + 1).find((t) => t.direction === 'out' && t.capability === capability) ?? recent[first];
 }
 
 function offerEcho(offered: boolean): void {
@@ -179,7 +187,7 @@ const api: NodeWorkerApi = {
       });
       return { ok: true, result, trace };
     } catch (err) {
-      return { ok: false, error: HearthError.from(err).toWire(), trace: traceOf(traceId) };
+      return { ok: false, error: HearthError.from(err).toWire(), trace: lastTraceOf(traceId) };
     }
   },
 
@@ -191,9 +199,11 @@ const api: NodeWorkerApi = {
         if (event.event === 'done') result = event.data;
         void onEvent(event);
       }
-      return { ok: true, result, trace: traceOf(traceId) };
+      return { ok: true, result, trace: lastTraceOf(traceId) };
     } catch (err) {
-      return { ok: false, error: HearthError.from(err).toWire(), trace: traceOf(traceId) };
+      return { ok: false, error: HearthError.from(err).toWire(), trace: lastTraceOf(traceId) };
+    } finally {
+      (onEvent as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
     }
   },
 

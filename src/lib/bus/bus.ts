@@ -7,9 +7,6 @@
 import { HearthError, canonicalJson, rfc3339, STABILITIES, type CapabilitySpec, type Clock } from '../core/index.js';
 import {
   DroppedCall,
-  isAsyncIterable,
-  untilAborted,
-  utf8ByteLength,
   type CallContext,
   type CallHandler,
   type IncomingCall,
@@ -28,15 +25,17 @@ import {
   type CapabilityRegistration,
   type ParamsCompatible
 } from './capability.js';
+import { sizeOf, type Attempt, type BusCallResult } from './attempt.js';
 import { HealthTracker, type HealthOptions } from './health.js';
+import { LocalRunner } from './local-runner.js';
 import { namespaceProblem } from './namespace.js';
 import { BUILT_IN_PARAMS_COMPATIBLE, anyParams } from './params-compatible.js';
 import { RateLimiter, type RateLimits } from './rate-limiter.js';
 import { Registry, type RegistryListener } from './registry.js';
-import { DEFAULT_RETRY_AFTER_MS, Router } from './router.js';
+import { Router } from './router.js';
 import { RegistrationError, SchemaValidator, schemaHashOf } from './schema.js';
 import { BusMetrics, TraceRing, type CallTrace, type TraceListener } from './trace.js';
-import { meetsTrust, type MembershipView } from './trust.js';
+import type { MembershipView } from './trust.js';
 
 /** How the bus reaches other nodes; the composition root wires it to the rpc layer. */
 export interface RemoteCalls {
@@ -45,6 +44,8 @@ export interface RemoteCalls {
   /** The link path calls to `peer` take now (for traces), or null. */
   pathTo(peer: string): string | null;
 }
+
+export type { BusCallResult } from './attempt.js';
 
 export type BusLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -81,11 +82,6 @@ export interface BusCallOptions {
   traceId?: string;
 }
 
-export interface BusCallResult {
-  result: unknown;
-  trace: CallTrace;
-}
-
 /** What a provider shows the UI: the entry with its health. */
 export interface CapabilityView {
   key: string;
@@ -110,45 +106,25 @@ export interface CapabilityView {
 
 /** Outcomes that say the provider is unwell; the caller's own mistakes and refusals for load say nothing. */
 const HEALTH_FAILURES: ReadonlySet<string> = new Set(['timeout', 'partition', 'internal_error', 'invalid_signature', 'not_implemented']);
-/** Refused before the handler ran: trying another provider is safe for any capability. */
-const NOT_EXECUTED: ReadonlySet<string> = new Set(['capacity_exceeded', 'rate_limited']);
+/**
+ * Refused before the handler ran: trying another provider is safe for any capability. The bus turns these codes
+ * into internal_error when a handler throws them itself, so on the wire they always mean "did not run".
+ */
+const NOT_EXECUTED: ReadonlySet<string> = new Set(['capacity_exceeded', 'rate_limited', 'unauthorized', 'revoked']);
+/**
+ * A peer that advertised a capability and then says `not_found` is wrong about itself (or lying to swallow calls):
+ * it counts against its health, and the call moves on.
+ */
+const REMOTE_FAILURES: ReadonlySet<string> = new Set(['not_found']);
+/** A peer's declared timeout is our default wait only up to this. */
+export const MAX_REMOTE_DEFAULT_TIMEOUT_SECONDS = 300;
+/** Metrics label for capabilities we neither offer nor know: peers choose names, and labels must stay bounded. */
+export const UNKNOWN_CAPABILITY_LABEL = '(unknown)';
 /** The handler may have run: only idempotent capabilities fail over. */
 const FAILOVER_IF_IDEMPOTENT: ReadonlySet<string> = new Set(['timeout', 'partition', 'internal_error']);
 export const MAX_CALL_ATTEMPTS = 3;
 export const MAX_CONCURRENT_LIMIT = 1024;
 export const MAX_TIMEOUT_SECONDS = 3600;
-
-type Mode = 'unary' | 'stream';
-
-interface Attempt {
-  traceId: string;
-  caller: string;
-  direction: 'out' | 'in';
-  started: number;
-  bytesIn: number;
-  stream: boolean;
-}
-
-/** rfc3339 has whole seconds: one string per second serves every trace in it. */
-let lastSecond = -1;
-let lastStamp = '';
-function stamp(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastStamp = rfc3339(ms);
-  }
-  return lastStamp;
-}
-
-function sizeOf(value: unknown): number {
-  if (value === undefined) return 0;
-  try {
-    return utf8ByteLength(JSON.stringify(value) ?? '');
-  } catch {
-    return 0;
-  }
-}
 
 function paramsOf(body: unknown): Record<string, unknown> {
   const params = (body as { params?: unknown } | null)?.params;
@@ -169,8 +145,12 @@ export class CapabilityBus implements CallHandler {
   readonly metrics = new BusMetrics();
   private readonly schema = new SchemaValidator();
   private readonly limiter: RateLimiter;
+  private readonly local: LocalRunner;
   private readonly predicates = new Map<string, ParamsCompatible>();
   private readonly log: BusLog;
+  /** rfc3339 has whole seconds: one string per second serves every trace in it. */
+  private stampSecond = -1;
+  private stampText = '';
 
   constructor(private readonly options: BusOptions) {
     const { clock, selfId } = options;
@@ -191,6 +171,15 @@ export class CapabilityBus implements CallHandler {
     });
     this.traces = new TraceRing(options.traceCapacity);
     this.limiter = new RateLimiter(clock, options.rateLimits);
+    this.local = new LocalRunner({
+      clock,
+      scheduler: options.scheduler,
+      membership: options.membership,
+      schema: this.schema,
+      health: this.health,
+      record: (entry) => (attempt, result, bytesOut, value) => this.record(entry, attempt, result, bytesOut, undefined, value),
+      log: (level, message, fields) => this.log(level, message, fields)
+    });
   }
 
   // --- registration ---
@@ -257,7 +246,8 @@ export class CapabilityBus implements CallHandler {
 
   /** Our capabilities as node-manifest entries (contract §6.1 plus the optional fields of PROTOCOL.md B7). */
   manifestEntries(): CapabilitySpec[] {
-    return this.registry.local().map((entry) => ({
+    // `self` capabilities serve only this node: advertising them would only draw calls we must refuse.
+    return this.registry.local().filter((entry) => entry.trustRequired !== 'self').map((entry) => ({
       name: entry.name,
       version: entry.version,
       stability: entry.stability,
@@ -311,13 +301,14 @@ export class CapabilityBus implements CallHandler {
       const requestId = attempt === 0 ? traceId : this.options.nextId();
       try {
         if (entry.isLocal) {
-          const outcome = await this.runLocal(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, 'unary');
+          const outcome = await this.local.run(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, 'unary');
           return outcome as BusCallResult;
         }
         return await this.callRemote(entry, versionReq, body, requestId, options);
       } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
         lastError = HearthError.from(err);
-        if (options.signal?.aborted || !this.mayFailOver(entry, lastError)) throw lastError;
+        if (!this.mayFailOver(entry, lastError)) throw lastError;
         if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
         this.log('info', 'failing over', { capability: label(name, versionReq), from: entry.nodeId, error: lastError.code });
       }
@@ -346,12 +337,13 @@ export class CapabilityBus implements CallHandler {
       const requestId = attempt === 0 ? traceId : this.options.nextId();
       const progress = { yielded: 0 };
       try {
-        if (entry.isLocal) yield* this.streamLocal(entry, body, requestId, options, progress);
+        if (entry.isLocal) yield* this.local.stream(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, progress);
         else yield* this.streamRemote(entry, versionReq, body, requestId, options, progress);
         return;
       } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
         lastError = HearthError.from(err);
-        if (progress.yielded > 0 || options.signal?.aborted || !this.mayFailOver(entry, lastError)) throw lastError;
+        if (progress.yielded > 0 || !this.mayFailOver(entry, lastError)) throw lastError;
         if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
       }
     }
@@ -367,11 +359,11 @@ export class CapabilityBus implements CallHandler {
     };
     const verdict = this.limiter.check(ctx.caller, call.capability);
     if (verdict.kind === 'hard') {
-      this.metrics.countRateLimited(call.capability, 'hard');
+      this.metrics.countRateLimited(this.metricsLabel(call.capability), 'hard');
       throw new DroppedCall(`${ctx.caller} is over the hard rate limit`);
     }
     if (verdict.kind === 'soft') {
-      this.metrics.countRateLimited(call.capability, verdict.scope);
+      this.metrics.countRateLimited(this.metricsLabel(call.capability), verdict.scope);
       refuse(
         new HearthError('rate_limited', `too many calls ${verdict.scope === 'peer' ? 'from your node' : `to ${call.capability}`}; retry in ${verdict.retryAfterMs} ms`, {
           retryAfterMs: verdict.retryAfterMs
@@ -384,7 +376,7 @@ export class CapabilityBus implements CallHandler {
     } catch (err) {
       refuse(HearthError.from(err));
     }
-    return this.runLocal(entry!, call.body, { traceId: ctx.requestId, caller: ctx.caller, direction: 'in', signal: ctx.signal }, 'serve');
+    return this.local.run(entry!, call.body, { traceId: ctx.requestId, caller: ctx.caller, direction: 'in', signal: ctx.signal }, 'serve');
   }
 
   // --- introspection ---
@@ -485,7 +477,11 @@ export class CapabilityBus implements CallHandler {
   }
 
   private mayFailOver(entry: CapabilityEntry, error: HearthError): boolean {
-    return NOT_EXECUTED.has(error.code) || (entry.idempotent && FAILOVER_IF_IDEMPOTENT.has(error.code));
+    return (
+      NOT_EXECUTED.has(error.code) ||
+      (!entry.isLocal && REMOTE_FAILURES.has(error.code)) ||
+      (entry.idempotent && FAILOVER_IF_IDEMPOTENT.has(error.code))
+    );
   }
 
   /** The local entry serving `name@version` (highest compatible minor), or the error a caller should see. */
@@ -513,179 +509,13 @@ export class CapabilityBus implements CallHandler {
     return error;
   }
 
-  /**
-   * Runs a local handler with the bus's checks around it (M03 §5.3 c–k): trust, request schema, concurrency, the
-   * deadline, response or stream-frame schemas, in-flight accounting, trace and health. `serve` returns what the
-   * transport should send (a value, or a guarded stream); `unary` collects a stream to its `done` data; `stream`
-   * returns the guarded stream.
-   */
-  private async runLocal(
-    entry: CapabilityEntry,
-    body: unknown,
-    ctx: { traceId: string; caller: string; direction: 'out' | 'in'; signal?: AbortSignal; timeoutMs?: number },
-    mode: Mode | 'serve'
-  ): Promise<unknown> {
-    const { clock, scheduler, membership } = this.options;
-    const descriptor = entry.descriptor!;
-    const name = label(entry.name, entry.version);
-    const attempt: Attempt = { traceId: ctx.traceId, caller: ctx.caller, direction: ctx.direction, started: clock.now(), bytesIn: sizeOf(body), stream: false };
-    const fail = (error: HearthError): never => {
-      this.record(entry, attempt, error.code, 0);
-      throw error;
-    };
-    const level = membership.levelOf(ctx.caller);
-    if (level === 'revoked') fail(new HearthError('revoked', `${ctx.caller} is revoked in this community`));
-    if (!meetsTrust(level, descriptor.trustRequired)) {
-      fail(new HearthError('unauthorized', `${name} requires trust level "${descriptor.trustRequired}"; the caller is "${level}"`));
-    }
-    try {
-      this.schema.check(entry.schemaHash, name, 'request', body);
-    } catch (err) {
-      fail(HearthError.from(err));
-    }
-    if (entry.inFlight >= entry.maxConcurrent) {
-      fail(
-        new HearthError('capacity_exceeded', `${name} is already running ${entry.inFlight} calls here (its limit)`, {
-          retryAfterMs: Math.ceil(this.health.stats(entry.key).p50Ms || DEFAULT_RETRY_AFTER_MS)
-        })
-      );
-    }
-
-    entry.inFlight++;
-    let released = false;
-    const controller = new AbortController();
-    const timeoutMs = ctx.timeoutMs ?? descriptor.timeoutSeconds * 1000;
-    const expire = () => controller.abort(new HearthError('timeout', `${name} ${attempt.stream ? 'went silent for' : 'took longer than'} ${timeoutMs} ms`));
-    let timer = scheduler.setTimeout(expire, timeoutMs);
-    // A stream's deadline is between events, not for the whole answer: a long generation that keeps talking lives.
-    const touch = () => {
-      if (released) return;
-      scheduler.clearTimeout(timer);
-      timer = scheduler.setTimeout(expire, timeoutMs);
-    };
-    const onCallerGone = () => controller.abort(ctx.signal!.reason);
-    if (ctx.signal?.aborted) onCallerGone();
-    else ctx.signal?.addEventListener('abort', onCallerGone, { once: true });
-    let trace: CallTrace | null = null;
-    const finish = (result: string, bytesOut: number, value?: unknown): CallTrace => {
-      if (!released) {
-        released = true;
-        scheduler.clearTimeout(timer);
-        ctx.signal?.removeEventListener('abort', onCallerGone);
-        entry.inFlight--;
-      }
-      return (trace ??= this.record(entry, attempt, result, bytesOut, undefined, value));
-    };
-    const outcomeOf = (err: unknown): string => (ctx.signal?.aborted ? 'cancelled' : HearthError.from(err).code);
-
-    let result: unknown;
-    try {
-      const handlerCtx: CallContext = { caller: ctx.caller, requestId: ctx.traceId, signal: controller.signal };
-      result = await untilAborted(
-        Promise.resolve().then(() => entry.handler!(body, handlerCtx)),
-        controller.signal
-      );
-    } catch (err) {
-      finish(outcomeOf(err), 0);
-      throw controller.signal.aborted && !ctx.signal?.aborted ? HearthError.from(controller.signal.reason) : err;
-    }
-
-    if (isAsyncIterable(result)) {
-      attempt.stream = true;
-      const guarded = this.guardStream(entry, result, controller, finish, outcomeOf, touch);
-      if (mode !== 'unary') return guarded;
-      // A unary caller of a streaming handler gets the `done` data, as over the wire.
-      for (;;) {
-        const step = await guarded.next();
-        if (step.done) return { result: step.value, trace: trace! } satisfies BusCallResult;
-      }
-    }
-    try {
-      if (descriptor.responseSchema !== null) this.schema.check(entry.schemaHash, name, 'response', result);
-    } catch (err) {
-      finish('internal_error', 0);
-      this.log('error', 'handler broke its response schema', { capability: name, error: (err as Error).message });
-      throw err;
-    }
-    const done = finish('ok', sizeOf(result), result);
-    return mode === 'unary' ? ({ result, trace: done } satisfies BusCallResult) : result;
-  }
-
-  /** Validates each frame, stops the handler when the caller goes away or the deadline passes, accounts at the end. */
-  private async *guardStream(
-    entry: CapabilityEntry,
-    events: AsyncIterable<StreamEvent>,
-    controller: AbortController,
-    finish: (result: string, bytesOut: number, value?: unknown) => CallTrace,
-    outcomeOf: (err: unknown) => string,
-    touch: () => void
-  ): AsyncGenerator<StreamEvent, unknown, undefined> {
-    const name = label(entry.name, entry.version);
-    const iterator = events[Symbol.asyncIterator]();
-    let bytesOut = 0;
-    let outcome: string | null = null;
-    try {
-      for (;;) {
-        const step = await untilAborted(iterator.next(), controller.signal);
-        if (step.done) {
-          outcome = 'ok';
-          finish('ok', bytesOut, step.value);
-          return step.value;
-        }
-        if (entry.descriptor!.streamSchema !== null) this.schema.check(entry.schemaHash, name, 'stream frame', step.value);
-        bytesOut += sizeOf(step.value);
-        touch();
-        yield step.value;
-      }
-    } catch (err) {
-      outcome = outcomeOf(err);
-      finish(outcome, bytesOut);
-      throw controller.signal.aborted && outcome !== 'cancelled' ? HearthError.from(controller.signal.reason) : err;
-    } finally {
-      if (outcome === null) {
-        // The consumer stopped early (break, cancel): stop the handler too.
-        controller.abort(new HearthError('partition', 'the caller went away'));
-        finish('cancelled', bytesOut);
-      }
-      void Promise.resolve(iterator.return?.()).catch(() => {});
-    }
-  }
-
-  private async *streamLocal(
-    entry: CapabilityEntry,
-    body: unknown,
-    requestId: string,
-    options: BusCallOptions,
-    progress: { yielded: number }
-  ): AsyncGenerator<StreamEvent, void, undefined> {
-    const result = await this.runLocal(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, 'stream');
-    if (!isAsyncIterable(result)) {
-      progress.yielded++;
-      yield { event: 'done', data: result };
-      return;
-    }
-    const iterator = (result as AsyncGenerator<StreamEvent, unknown, undefined>)[Symbol.asyncIterator]();
-    let finished = false;
-    try {
-      for (;;) {
-        const step = await iterator.next();
-        if (step.done) {
-          finished = true;
-          progress.yielded++;
-          yield { event: 'done', data: step.value ?? {} };
-          return;
-        }
-        progress.yielded++;
-        yield step.value;
-      }
-    } finally {
-      if (!finished) await iterator.return?.(undefined);
-    }
+  private remoteDefaultTimeoutMs(entry: CapabilityEntry): number {
+    return Math.min(entry.timeoutSeconds ?? DESCRIPTOR_DEFAULTS.timeoutSeconds, MAX_REMOTE_DEFAULT_TIMEOUT_SECONDS) * 1000;
   }
 
   private async callRemote(entry: CapabilityEntry, versionReq: string, body: unknown, requestId: string, options: BusCallOptions): Promise<BusCallResult> {
     const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: false };
-    const timeoutMs = options.timeoutMs ?? (entry.timeoutSeconds ?? DESCRIPTOR_DEFAULTS.timeoutSeconds) * 1000;
+    const timeoutMs = options.timeoutMs ?? this.remoteDefaultTimeoutMs(entry);
     entry.inFlight++;
     let result: unknown;
     try {
@@ -713,7 +543,7 @@ export class CapabilityBus implements CallHandler {
     let bytesOut = 0;
     let last: unknown;
     try {
-      const idleTimeoutMs = options.timeoutMs ?? (entry.timeoutSeconds ?? DESCRIPTOR_DEFAULTS.timeoutSeconds) * 1000;
+      const idleTimeoutMs = options.timeoutMs ?? this.remoteDefaultTimeoutMs(entry);
       for await (const event of this.options.remote.stream(entry.nodeId, entry.name, versionReq, body, { requestId, signal: options.signal, idleTimeoutMs })) {
         bytesOut += sizeOf(event);
         if (event.event === 'done') {
@@ -733,6 +563,20 @@ export class CapabilityBus implements CallHandler {
     }
   }
 
+  private stamp(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    if (second !== this.stampSecond) {
+      this.stampSecond = second;
+      this.stampText = rfc3339(ms);
+    }
+    return this.stampText;
+  }
+
+  /** Capabilities we offer keep their name as a metrics label; anything else a peer names is folded into one. */
+  private metricsLabel(capability: string): string {
+    return this.registry.versionsOf(capability).length > 0 ? capability : UNKNOWN_CAPABILITY_LABEL;
+  }
+
   /** One trace, one metrics sample and (for provider outcomes) one health sample per attempt. */
   private record(
     entry: CapabilityEntry | null,
@@ -745,16 +589,17 @@ export class CapabilityBus implements CallHandler {
     const ms = this.options.clock.now() - attempt.started;
     const capability = entry?.name ?? call?.capability ?? '';
     const self = this.options.selfId;
-    if (entry) {
+    // An entry removed meanwhile (its peer left) has no health to keep.
+    if (entry && this.registry.get(entry.key) === entry) {
       if (result === 'ok') this.health.record(entry.key, true, ms);
-      else if (HEALTH_FAILURES.has(result)) this.health.record(entry.key, false, ms);
+      else if (HEALTH_FAILURES.has(result) || (!entry.isLocal && REMOTE_FAILURES.has(result))) this.health.record(entry.key, false, ms);
     }
-    this.metrics.record(capability, result, ms);
+    this.metrics.record(entry ? capability : this.metricsLabel(capability), result, ms);
     const toNode = attempt.direction === 'in' ? self : (entry?.nodeId ?? '');
     const other = attempt.direction === 'in' ? attempt.caller : toNode;
     const { tokensIn, tokensOut } = tokensOf(value);
     const trace: CallTrace = {
-      ts: stamp(attempt.started),
+      ts: this.stamp(attempt.started),
       trace_id: attempt.traceId,
       capability,
       version: entry?.version ?? call?.version ?? '',

@@ -142,6 +142,8 @@ export class Router {
     return (
       (req.node === undefined || entry.nodeId === req.node) &&
       (req.schemaHash === undefined || entry.schemaHash === req.schemaHash) &&
+      // A peer's self-only capability can never serve us (we do not advertise ours).
+      (entry.isLocal || entry.trustRequired !== 'self') &&
       !this.options.health.isQuarantined(entry.key) &&
       entry.inFlight < entry.maxConcurrent &&
       (entry.isLocal || entry.lastSeenMs > this.options.clock.now() - this.freshnessMs) &&
@@ -161,7 +163,10 @@ export class Router {
     const wanted = label(req.name, req.versionReq);
     const where = req.node !== undefined ? ` on ${req.node}` : '';
     if (matching.length === 0) {
-      const alternatives = this.options.registry.versionsOf(req.name);
+      const alternatives =
+        req.node === undefined
+          ? this.options.registry.versionsOf(req.name)
+          : this.options.registry.all().filter((e) => e.nodeId === req.node && e.name === req.name).map((e) => label(e.name, e.version));
       if (alternatives.length > 0 && !req.exclude?.size) {
         return new HearthError('schema_mismatch', `${wanted} is not offered${where}; the mesh has ${alternatives.join(', ')}`, {
           extra: { alt_capabilities: alternatives }

@@ -1,4 +1,9 @@
 /** The narrow API the UI has to the node worker (comlink). Types only: the UI never imports node code. */
+import type { CapabilityView } from '../bus/bus.js';
+import type { CallTrace } from '../bus/trace.js';
+import type { WireError } from '../core/errors.js';
+import type { PingResult, PingStreamResult } from '../node/types.js';
+import type { StreamEvent } from '../transport/frame-types.js';
 import type { LinkPath } from '../transport/link.js';
 
 export interface IdentityView {
@@ -22,15 +27,7 @@ export interface PeerView {
 }
 
 /** Same shapes the node returns; re-exported as types only, so the UI bundle holds no node code. */
-export type { PingResult, PingStreamResult } from '../node/types.js';
-import type { PingResult, PingStreamResult } from '../node/types.js';
-export type { CallTrace } from '../bus/trace.js';
-export type { CapabilityView } from '../bus/bus.js';
-import type { CallTrace } from '../bus/trace.js';
-import type { CapabilityView } from '../bus/bus.js';
-import type { WireError } from '../core/errors.js';
-import type { StreamEvent } from '../transport/frame-types.js';
-export type { StreamEvent, WireError };
+export type { PingResult, PingStreamResult, CallTrace, CapabilityView, StreamEvent, WireError };
 
 /** A capability row: the bus entry with the name people know its node by. */
 export interface CapabilityRow extends CapabilityView {

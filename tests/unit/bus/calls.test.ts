@@ -290,8 +290,8 @@ describe('failover (contract §9)', () => {
     }
   });
 
-  it('refusals that another provider would repeat (unauthorized, schema_mismatch, bad_request) do not fail over', async () => {
-    for (const code of ['unauthorized', 'schema_mismatch', 'bad_request'] as const) {
+  it('refusals that another provider would repeat (schema_mismatch, bad_request) do not fail over', async () => {
+    for (const code of ['schema_mismatch', 'bad_request'] as const) {
       const t = makeBus();
       t.remote.failsWith(PEER_A, code).answersAfter(PEER_B, 10);
       t.bus.peerManifest(PEER_A, [offer(WORK, { idempotent: true })]);
@@ -299,6 +299,57 @@ describe('failover (contract §9)', () => {
       expect((await failure(t.time, t.bus.call(WORK, '1.0', {}))).code).toBe(code);
       expect(t.remote.served()).toEqual([PEER_A]);
     }
+  });
+
+  it('unauthorized, revoked and a remote not_found move a call on (the handler never ran there), even when not idempotent', async () => {
+    for (const code of ['unauthorized', 'revoked', 'not_found'] as const) {
+      const t = makeBus();
+      t.remote.failsWith(PEER_A, code).answersAfter(PEER_B, 10);
+      t.bus.peerManifest(PEER_A, [offer(WORK)]);
+      t.bus.peerManifest(PEER_B, [offer(WORK)]);
+      expect(await t.time.resolve(t.bus.call(WORK, '1.0', {})), code).toEqual({ served_by: PEER_B });
+      expect(t.remote.served()).toEqual([PEER_A, PEER_B]);
+    }
+  });
+
+  it('a peer that answers every call with a quick not_found is marked down, not preferred for its speed', async () => {
+    const t = makeBus();
+    t.remote.failsWith(PEER_A, 'not_found', 1).answersAfter(PEER_B, 600);
+    t.bus.peerManifest(PEER_A, [offer(WORK)]);
+    t.bus.peerManifest(PEER_B, [offer(WORK)]);
+    for (let i = 0; i < 10; i++) expect(await t.time.resolve(t.bus.call(WORK, '1.0', {}))).toEqual({ served_by: PEER_B });
+    // Tried once (a failure on its record), then ranked below the slower honest peer.
+    expect(t.remote.served().filter((p) => p === PEER_A)).toHaveLength(1);
+    expect(t.bus.health.stats(entryKey(PEER_A, WORK, '1.0'))).toMatchObject({ samples: 1, successRate: 0 });
+  });
+
+  it('a self-only capability is not advertised, and a peer\'s self-only entry is never chosen', async () => {
+    const t = makeBus();
+    t.bus.register({ name: 'experimental.mine', version: '1.0', trustRequired: 'self', handler: () => ({ mine: true }) });
+    expect(t.bus.manifestEntries().map((e) => e.name)).not.toContain('experimental.mine');
+    t.remote.answersAfter(PEER_A, 1).answersAfter(PEER_B, 50);
+    t.bus.peerManifest(PEER_A, [offer(WORK, { trust_required: 'self' } as never)]);
+    t.bus.peerManifest(PEER_B, [offer(WORK)]);
+    for (let i = 0; i < 3; i++) expect(await t.time.resolve(t.bus.call(WORK, '1.0', {}))).toEqual({ served_by: PEER_B });
+  });
+
+  it('a handler that throws capacity_exceeded or rate_limited itself reports internal_error: it ran, so no failover', async () => {
+    const t = makeBus();
+    let runs = 0;
+    t.bus.register({
+      name: WORK,
+      version: '1.0',
+      handler: () => {
+        runs++;
+        throw new HearthError('capacity_exceeded', 'a nested call was refused');
+      }
+    });
+    t.remote.answersAfter(PEER_A, 10);
+    t.bus.peerManifest(PEER_A, [offer(WORK)]);
+    const error = await failure(t.time, t.bus.call(WORK, '1.0', {}));
+    expect(error).toMatchObject({ code: 'internal_error', message: expect.stringMatching(/failed on a call it made: capacity_exceeded/) });
+    expect(runs).toBe(1);
+    expect(t.remote.served()).toEqual([]);
   });
 
   it(`gives up after ${MAX_CALL_ATTEMPTS} attempts with the last provider's error`, async () => {
@@ -464,5 +515,83 @@ describe('local calls and streams (M03 §5.8)', () => {
     });
     await drain(t, t.bus.stream(WORK, '1.0', {}, { timeoutMs: 1234 }));
     expect((t.remote.streams[0] as { idleTimeoutMs?: number }).idleTimeoutMs).toBe(1234);
+  });
+
+  it('a consumer slower than the deadline is not the provider going silent', async () => {
+    const t = makeBus();
+    t.bus.register({
+      name: WORK,
+      version: '1.0',
+      timeoutSeconds: 1,
+      handler: async function* () {
+        for (let i = 1; i <= 3; i++) yield { event: 'token', data: i };
+      }
+    });
+    const events: StreamEvent[] = [];
+    const run = (async () => {
+      for await (const event of t.bus.stream(WORK, '1.0', {})) {
+        events.push(event);
+        await sleep(t.time, 5_000); // the person reading is slow
+      }
+    })();
+    await t.time.resolve(run, 60_000);
+    expect(events.map((e) => e.event)).toEqual(['token', 'token', 'token', 'done']);
+    expect(t.bus.health.stats(entryKey(SELF, WORK, '1.0'))).toMatchObject({ samples: 1, successRate: 1 });
+  });
+
+  it('a handler that yields a terminal event itself fails the stream with internal_error and is stopped', async () => {
+    const t = makeBus();
+    let signal: AbortSignal | null = null;
+    t.bus.register({
+      name: WORK,
+      version: '1.0',
+      handler: async function* (_body: unknown, ctx: CallContext) {
+        signal = ctx.signal;
+        yield { event: 'token', data: 1 };
+        yield { event: 'done', data: {} };
+        yield { event: 'token', data: 2 };
+      }
+    });
+    const { events, error } = await drain(t, t.bus.stream(WORK, '1.0', {}));
+    expect(events).toEqual([{ event: 'token', data: 1 }]);
+    expect(error).toMatchObject({ code: 'internal_error', message: expect.stringMatching(/invalid stream event "done"/) });
+    expect(signal!.aborted).toBe(true);
+    expect(local(t).inFlight).toBe(0);
+  });
+
+  it('a served stream the transport drops unstarted (the caller left first) still frees its slot and leaves one trace', async () => {
+    const t = makeBus();
+    t.bus.register({ name: WORK, version: '1.0', handler: async function* () { yield { event: 'token', data: 1 }; } });
+    const gone = new AbortController();
+    const stream = await t.time.resolve(inbound(t, PEER_A, WORK, '1.0', {}, gone.signal));
+    expect(local(t).inFlight).toBe(1);
+    void stream; // never iterated, as when rpc-server sees the abort first
+    gone.abort(new Error('caller left'));
+    expect(local(t).inFlight).toBe(0);
+    expect(t.bus.recentTraces(5).filter((tr) => tr.direction === 'in').map((tr) => tr.result)).toEqual(['cancelled']);
+  });
+
+  it('aborting the signal rejects with the signal\'s own reason', async () => {
+    const t = makeBus();
+    t.bus.register({ name: WORK, version: '1.0', handler: (_b: unknown, ctx: CallContext) => sleep(t.time, 10_000, ctx.signal) });
+    const controller = new AbortController();
+    const reason = new Error('the person pressed stop');
+    const pending = t.bus.call(WORK, '1.0', {}, { signal: controller.signal });
+    t.time.setTimeout(() => controller.abort(reason), 100);
+    await expect(t.time.resolve(pending)).rejects.toBe(reason);
+  });
+
+  it('capability names a peer makes up share one metrics label', async () => {
+    const t = makeBus();
+    for (let i = 0; i < 50; i++) await t.time.resolve(inbound(t, PEER_A, `experimental.made_up_${i}`, '1.0', {})).catch(() => {});
+    expect(Object.keys(t.bus.metrics.snapshot())).toEqual(['(unknown)']);
+  });
+
+  it('a call addressed to one node that lacks the capability is not_found, naming that node', async () => {
+    const t = makeBus();
+    t.bus.peerManifest(PEER_A, [offer(WORK)]);
+    t.bus.peerManifest(PEER_B, [offer('experimental.other')]);
+    const error = await failure(t.time, t.bus.call(WORK, '1.0', {}, { node: PEER_B }));
+    expect(error).toMatchObject({ code: 'not_found', message: `no node offers ${WORK}@1.0 on ${PEER_B}` });
   });
 });

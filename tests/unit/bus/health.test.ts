@@ -82,11 +82,11 @@ describe('health (M03 §3.3, §5.7)', () => {
 describe('health through the bus (M03 §5.7)', () => {
   const WORK = 'experimental.work';
 
-  it('counts provider failures (timeout, partition, internal_error), not the caller\'s own mistakes', async () => {
+  it('counts provider failures (timeout, partition, internal_error), not the caller\'s own mistakes or refusals for load', async () => {
     const t = makeBus();
     t.bus.peerManifest(PEER_A, [offer(WORK)]);
     const key = entryKey(PEER_A, WORK, '1.0');
-    for (const code of ['bad_request', 'not_found', 'unauthorized', 'capacity_exceeded', 'rate_limited'] as const) {
+    for (const code of ['bad_request', 'schema_mismatch', 'unauthorized', 'capacity_exceeded', 'rate_limited'] as const) {
       t.remote.failsWith(PEER_A, code);
       expect((await failure(t.time, t.bus.call(WORK, '1.0', {}))).code).toBe(code);
     }

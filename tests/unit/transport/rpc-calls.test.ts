@@ -86,11 +86,12 @@ describe('rpc: unary calls', () => {
       name: 'experimental.test_busy',
       version: '1.0',
       handler: () => {
-        throw new HearthError('capacity_exceeded', 'busy', { retryAfterMs: 2000 });
+        // (Not capacity_exceeded: the bus keeps that code for its own refusals, C7.)
+        throw new HearthError('partition', 'busy', { retryAfterMs: 2000 });
       }
     });
     const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_busy', '1.0', {}));
-    expect(error).toMatchObject({ code: 'capacity_exceeded', message: 'busy', retryAfterMs: 2000 });
+    expect(error).toMatchObject({ code: 'partition', message: 'busy', retryAfterMs: 2000 });
   });
 
   it('an error too long or too precise for the wire schema is clamped, not lost', async () => {
@@ -99,11 +100,11 @@ describe('rpc: unary calls', () => {
       name: 'experimental.test_verbose',
       version: '1.0',
       handler: () => {
-        throw new HearthError('rate_limited', 'slow down '.repeat(1000), { retryAfterMs: 1.5 });
+        throw new HearthError('timeout', 'slow down '.repeat(1000), { retryAfterMs: 1.5 });
       }
     });
     const error = await failure(net.nodes[0].call(net.nodeId(1), 'experimental.test_verbose', '1.0', {}));
-    expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 2 });
+    expect(error).toMatchObject({ code: 'timeout', retryAfterMs: 2 });
     expect(error.message.length).toBeLessThanOrEqual(4096);
   });
 
