@@ -48,6 +48,8 @@ interface Running {
   /** Stops the silence timer while the consumer holds an event. */
   pause(): void;
   markStarted(): void;
+  /** Once the handler returned a stream: release the slot if the stream is aborted before anyone reads it. */
+  watchUnstarted(): void;
   finish(result: string, bytesOut: number, value?: unknown): CallTrace;
   /** The caller went away (as opposed to our deadline or a failure). */
   callerGone(): boolean;
@@ -77,6 +79,7 @@ export class LocalRunner {
 
     if (isAsyncIterable(result)) {
       attempt.stream = true;
+      running.watchUnstarted();
       const guarded = this.guard(running, result);
       if (mode !== 'unary') return guarded;
       // A unary caller of a streaming handler gets the `done` data, as over the wire.
@@ -178,11 +181,6 @@ export class LocalRunner {
       }
       return (trace ??= this.options.record(entry)(attempt, result, bytesOut, value));
     };
-    // A stream handed to the transport may be dropped unstarted (the caller left first): nothing would ever
-    // run its cleanup, so the abort itself releases the slot.
-    controller.signal.addEventListener('abort', () => {
-      if (!started && attempt.stream) finish(call.signal?.aborted ? 'cancelled' : HearthError.from(controller.signal.reason).code, 0);
-    });
     if (call.signal?.aborted) onCallerGone();
     else call.signal?.addEventListener('abort', onCallerGone, { once: true });
     return {
@@ -197,6 +195,13 @@ export class LocalRunner {
       pause: stopTimer,
       markStarted() {
         started = true;
+      },
+      watchUnstarted() {
+        // A stream handed to the transport may be dropped unstarted (the caller left first): nothing would ever
+        // run its cleanup, so the abort itself releases the slot.
+        controller.signal.addEventListener('abort', () => {
+          if (!started) finish(call.signal?.aborted ? 'cancelled' : HearthError.from(controller.signal.reason).code, 0);
+        });
       },
       finish,
       callerGone: () => call.signal?.aborted === true,
