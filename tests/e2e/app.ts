@@ -13,6 +13,10 @@ export async function openNode(browser: Browser, bridgeUrl: string): Promise<Ope
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  // SvelteKit turns a render failure into its 500 page and only logs it: print it, or a failure has no cause.
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.error(`[page console] ${message.text()}`);
+  });
   await page.goto(bridgeUrl + '/');
   const shortId = page.getByTestId('short-id');
   await expect(shortId).toHaveText(/^ed25519:[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
