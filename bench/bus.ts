@@ -61,11 +61,11 @@ const provider = await makeNode(1);
 const pair = createMemoryLinkPair(caller.keyPair.nodeId, provider.keyPair.nodeId);
 caller.node.addLink(pair.a);
 provider.node.addLink(pair.b);
-provider.node.register(echoCapability(systemClock, provider.keyPair.nodeId));
+provider.node.register(echoCapability(systemClock, systemScheduler, provider.keyPair.nodeId));
 await until(() => caller.node.bus.capabilities().some((c) => c.name === 'experimental.echo' && !c.isLocal));
 
 // Local short-circuit: the same echo handler, called directly and through the bus.
-const local = { ...echoCapability(systemClock, caller.keyPair.nodeId), name: 'experimental.bench_local', maxConcurrent: 128 };
+const local = { ...echoCapability(systemClock, systemScheduler, caller.keyPair.nodeId), name: 'experimental.bench_local', maxConcurrent: 128 };
 caller.node.register(local);
 const body = { input: { text: 'x'.repeat(64) } };
 const ctx = { caller: caller.keyPair.nodeId, requestId: 'bench', signal: new AbortController().signal };

@@ -67,7 +67,7 @@ function lastTraceOf(traceId: string) {
 }
 
 function offerEcho(offered: boolean): void {
-  if (offered && !withdrawEcho) withdrawEcho = node.register(echoCapability(systemClock, keyPair.nodeId));
+  if (offered && !withdrawEcho) withdrawEcho = node.register(echoCapability(systemClock, systemScheduler, keyPair.nodeId));
   if (!offered && withdrawEcho) {
     withdrawEcho();
     withdrawEcho = null;

@@ -98,6 +98,29 @@ test('a body outside the schema is refused by the provider with a reason', async
   await expect(page.getByTestId('call-error')).toContainText('/input/text must be string');
 });
 
+test('a caller that closes its tab mid-stream stops the provider\'s handler and frees its slot', async ({ browser }) => {
+  const leaver = await openNode(browser, bridge.url);
+  try {
+    await showMesh(leaver);
+    await expect(capabilityRow(leaver, provider)).toHaveCount(1);
+    const page = leaver.page;
+    await page.getByTestId('call-capability').selectOption(ECHO);
+    await page.getByTestId('call-node').selectOption(provider.nodeId);
+    // 200 tokens 50 ms apart: ten seconds of stream, of which we watch a few.
+    await page.getByTestId('call-body').fill('{"input": {"text": "still here?", "repeat": 200, "interval_ms": 50}}');
+    await page.getByTestId('call-stream').check();
+    await page.getByTestId('call-submit').click();
+    await expect(page.getByTestId('call-events')).toHaveText(/^([5-9]|\d\d+) events so far/);
+    await expect(capabilityRow(provider, provider)).toContainText('1/16');
+  } finally {
+    await leaver.context.close();
+  }
+  // The provider sees the link close, aborts the handler and records the call as cancelled, long before its end.
+  const served = provider.page.locator(`[data-testid="call-row"][data-direction="in"][data-from="${leaver.nodeId}"]`);
+  await expect(served).toHaveAttribute('data-result', 'cancelled');
+  await expect(capabilityRow(provider, provider)).toContainText('0/16');
+});
+
 test('withdrawing the offer removes it from the neighbour', async () => {
   await provider.page.getByTestId('echo-toggle').uncheck();
   await expect(capabilityRow(provider, provider)).toHaveCount(0);
