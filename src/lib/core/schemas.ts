@@ -73,6 +73,23 @@ export const WIRE_SCHEMAS = {
       signature
     }
   },
+  /** Contract §7.1; which event types exist is the events layer's business (it checks the list). */
+  eventEnvelope: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['schema_version', 'event_id', 'lamport', 'wall_clock', 'community_id', 'author', 'event_type', 'data', 'signature'],
+    properties: {
+      schema_version: { const: 1 },
+      event_id: ulid,
+      lamport: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+      wall_clock: timestamp,
+      community_id: { type: 'string', minLength: 1, maxLength: 128 },
+      author: nodeId,
+      event_type: { type: 'string', pattern: '^[a-z]+(\\.[a-z_]+)+$', maxLength: 64 },
+      data: { type: 'object' },
+      signature
+    }
+  },
   responseEnvelope: {
     type: 'object',
     additionalProperties: false,
