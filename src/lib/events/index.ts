@@ -1,3 +1,5 @@
-/** The community event log (X02): envelopes, Lamport order. Storage and sync build on these. */
+/** The community event log (X02): envelopes, Lamport order, the store port and the log. Sync builds on these. */
 export * from './envelope.js';
 export * from './order.js';
+export * from './store.js';
+export * from './event-log.js';
