@@ -3,3 +3,4 @@ export * from './envelope.js';
 export * from './order.js';
 export * from './store.js';
 export * from './event-log.js';
+export * from './reconcile.js';
