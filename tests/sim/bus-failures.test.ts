@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HearthError } from '../../src/lib/core/index.js';
 import { entryKey, type CallerLevel } from '../../src/lib/bus/index.js';
 import type { CallContext } from '../../src/lib/transport/index.js';
-import { awaitOffer, busMesh, consume, countBy, outcomes, sleep } from './bus-fixtures.js';
+import { awaitOffer, busMesh, countBy, outcomes } from './bus-fixtures.js';
 import type { SimNetwork } from './network.js';
 import { useOrderedWebCrypto } from './ordered-webcrypto.js';
 
@@ -27,7 +27,7 @@ describe('bus failure handling over a simulated mesh', () => {
         try {
           for (let i = 1; ; i++) {
             yield { event: 'token', data: { i } };
-            await sleep(net.time, 10, ctx.signal);
+            await net.time.sleep(10, ctx.signal);
           }
         } finally {
           record.stoppedAt = net.time.now();
@@ -36,7 +36,7 @@ describe('bus failure handling over a simulated mesh', () => {
       }
     });
     await awaitOffer(net, 0, 'llm.chat', [1]);
-    const { events, error, at } = await consume(net, net.nodes[0].bus.stream('llm.chat', '1.0', {}), 3);
+    const { events, error, at } = await net.time.collect(net.nodes[0].bus.stream('llm.chat', '1.0', {}), 3);
     expect(error).toBeNull();
     expect(events).toHaveLength(3);
     await net.run(1_000);
@@ -57,7 +57,7 @@ describe('bus failure handling over a simulated mesh', () => {
       name: 'experimental.slow',
       version: '1.0',
       handler: async (_body, ctx) => {
-        await sleep(net.time, 20_000, ctx.signal).catch((err: unknown) => {
+        await net.time.sleep(20_000, ctx.signal).catch((err: unknown) => {
           record.stoppedAt = net.time.now();
           throw err;
         });
@@ -85,7 +85,7 @@ describe('bus failure handling over a simulated mesh', () => {
         version: '1.0',
         maxConcurrent: 1,
         handler: async () => {
-          await sleep(net.time, 500);
+          await net.time.sleep(500);
           return { served_by: p };
         }
       });
@@ -125,7 +125,7 @@ describe('bus failure handling over a simulated mesh', () => {
       maxConcurrent: 2,
       handler: async () => {
         peak = Math.max(peak, ++running);
-        await sleep(net.time, 100);
+        await net.time.sleep(100);
         running--;
         return { ok: true };
       }

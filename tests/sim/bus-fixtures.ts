@@ -21,21 +21,6 @@ export async function awaitOffer(net: SimNetwork, at: number, name: string, prov
   }, limitMs);
 }
 
-/** Resolves after `ms` of virtual time; rejects with the signal's reason if it aborts first. */
-export function sleep(time: VirtualTime, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = time.setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        time.clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true }
-    );
-  });
-}
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: HearthError };
 
@@ -56,18 +41,3 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
   return out;
 }
 
-/** Consumes a stream under virtual time; returns the events, the error it ended with (if any) and when it ended. */
-export async function consume(net: SimNetwork, iterable: AsyncIterable<StreamEvent>, stopAfter = Infinity) {
-  const events: StreamEvent[] = [];
-  const run = (async () => {
-    for await (const event of iterable) {
-      events.push(event);
-      if (events.length >= stopAfter) break;
-    }
-  })();
-  const error = await net.time.resolve(run).then(
-    () => null,
-    (err: unknown) => err
-  );
-  return { events, error, at: net.time.now() };
-}

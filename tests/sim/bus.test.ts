@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HEALTH_QUARANTINE_SECONDS, HearthError, ULID_PATTERN } from '../../src/lib/core/index.js';
 import { entryKey } from '../../src/lib/bus/index.js';
 import type { CallContext } from '../../src/lib/transport/index.js';
-import { awaitOffer, busMesh, consume, countBy, outcomes, sleep } from './bus-fixtures.js';
+import { awaitOffer, busMesh, countBy, outcomes } from './bus-fixtures.js';
 import type { SimNetwork } from './network.js';
 import { useOrderedWebCrypto } from './ordered-webcrypto.js';
 
@@ -23,7 +23,7 @@ function provide(providers: number[], name: string, options: { ms?: number; idem
       maxConcurrent: options.maxConcurrent ?? 8,
       handler: async (_body, ctx: CallContext) => {
         served.set(p, served.get(p)! + 1);
-        if (options.ms) await sleep(net.time, options.ms, ctx.signal);
+        if (options.ms) await net.time.sleep(options.ms, ctx.signal);
         if (options.failing?.has(p)) throw new HearthError('internal_error', `node ${p} is broken`);
         return { served_by: p };
       }
@@ -141,7 +141,7 @@ describe('bus over a simulated mesh (M03 §8 integration)', () => {
       version: '1.0',
       handler: async function* () {
         for (const token of ['once', ' upon', ' a', ' time']) {
-          await sleep(net.time, 15);
+          await net.time.sleep(15);
           yield { event: 'token', data: { token } };
         }
         return { text: 'once upon a time', meta: { tokens_in: 3, tokens_out: 4 } };
@@ -149,7 +149,7 @@ describe('bus over a simulated mesh (M03 §8 integration)', () => {
     });
     await awaitOffer(net, 0, 'llm.chat', [1]);
     const started = net.time.now();
-    const { events, error } = await consume(net, net.nodes[0].bus.stream('llm.chat', '1.0', { input: { prompt: 'tell me' } }));
+    const { events, error } = await net.time.collect(net.nodes[0].bus.stream('llm.chat', '1.0', { input: { prompt: 'tell me' } }));
     expect(error).toBeNull();
     expect(events.map((e) => e.event)).toEqual(['token', 'token', 'token', 'token', 'done']);
     expect(events.at(-1)!.data).toEqual({ text: 'once upon a time', meta: { tokens_in: 3, tokens_out: 4 } });
@@ -196,7 +196,7 @@ describe('bus over a simulated mesh (M03 §8 integration)', () => {
         params: { model: 'tiny' },
         handler: async (body) => {
           const { session, text } = (body as { input: { session: string; text: string } }).input;
-          if (p === slow) await sleep(net.time, 50);
+          if (p === slow) await net.time.sleep(50);
           const key = `${p} ${session}`;
           const history = [...(histories.get(key) ?? []), text];
           histories.set(key, history);

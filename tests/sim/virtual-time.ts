@@ -97,6 +97,38 @@ export class VirtualTime implements Clock, Scheduler {
     return settled.value;
   }
 
+  /** Resolves after `ms` of virtual time; rejects with the signal's reason if it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = this.setTimeout(resolve, ms);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true }
+      );
+    });
+  }
+
+  /** Reads a stream while time runs: the events seen, the error it ended with (null if none) and when it ended. */
+  async collect<E>(iterable: AsyncIterable<E>, stopAfter = Infinity): Promise<{ events: E[]; error: unknown; at: number }> {
+    const events: E[] = [];
+    const run = (async () => {
+      for await (const event of iterable) {
+        events.push(event);
+        if (events.length >= stopAfter) break;
+      }
+    })();
+    const error = await this.resolve(run).then(
+      () => null,
+      (err: unknown) => err
+    );
+    return { events, error, at: this.nowMs };
+  }
+
   private add(fn: () => void, ms: number, intervalMs: number | null): number {
     const id = ++this.nextId;
     this.timers.set(id, { id, due: this.nowMs + Math.max(0, ms), order: id, fn, intervalMs });

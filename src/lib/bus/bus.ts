@@ -27,7 +27,7 @@ import {
 } from './capability.js';
 import { sizeOf, type Attempt, type BusCallResult } from './attempt.js';
 import { HealthTracker, type HealthOptions } from './health.js';
-import { LocalRunner } from './local-runner.js';
+import { LocalRunner, type LocalCall } from './local-runner.js';
 import { namespaceProblem } from './namespace.js';
 import { BUILT_IN_PARAMS_COMPATIBLE, anyParams } from './params-compatible.js';
 import { RateLimiter, type RateLimits } from './rate-limiter.js';
@@ -102,6 +102,17 @@ export interface CapabilityView {
   p99Ms: number;
   quarantinedUntil: number;
   lastSeenMs: number;
+}
+
+/** Where one call is in its walk over candidate providers (contract C7). */
+interface FailoverWalk {
+  name: string;
+  versionReq: string;
+  options: BusCallOptions;
+  traceId: string;
+  tried: Set<string>;
+  attempts: number;
+  lastError: HearthError | null;
 }
 
 /** Outcomes that say the provider is unwell; the caller's own mistakes and refusals for load say nothing. */
@@ -286,34 +297,19 @@ export class CapabilityBus implements CallHandler {
 
   /** As `call`, with the trace of the attempt that answered. */
   async invoke(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): Promise<BusCallResult> {
-    this.checkVersion(name, versionReq);
-    const traceId = options.traceId ?? this.options.nextId();
-    const tried = new Set<string>();
-    let lastError: HearthError | null = null;
-    for (let attempt = 0; attempt < MAX_CALL_ATTEMPTS; attempt++) {
-      let entry: CapabilityEntry;
-      try {
-        entry = this.router.route({ name, versionReq, params: paramsOf(body), sessionId: options.sessionId, node: options.node, exclude: tried, schemaHash: options.schemaHash });
-      } catch (err) {
-        throw lastError ?? this.refusedOutbound(name, versionReq, traceId, err);
-      }
-      tried.add(entry.key);
-      const requestId = attempt === 0 ? traceId : this.options.nextId();
+    const walk = this.startFailover(name, versionReq, options);
+    for (;;) {
+      const { entry, requestId } = this.nextCandidate(walk, body);
       try {
         if (entry.isLocal) {
-          const outcome = await this.local.run(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, 'unary');
+          const outcome = await this.local.run(entry, body, this.localAttempt(requestId, options), 'unary');
           return outcome as BusCallResult;
         }
         return await this.callRemote(entry, versionReq, body, requestId, options);
       } catch (err) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        lastError = HearthError.from(err);
-        if (!this.mayFailOver(entry, lastError)) throw lastError;
-        if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
-        this.log('info', 'failing over', { capability: label(name, versionReq), from: entry.nodeId, error: lastError.code });
+        this.afterFailure(walk, entry, err, true);
       }
     }
-    throw lastError!;
   }
 
   /**
@@ -322,32 +318,18 @@ export class CapabilityBus implements CallHandler {
    * Fails over to another provider only before the first event.
    */
   async *stream(name: string, versionReq: string, body: unknown, options: BusCallOptions = {}): AsyncGenerator<StreamEvent, void, undefined> {
-    this.checkVersion(name, versionReq);
-    const traceId = options.traceId ?? this.options.nextId();
-    const tried = new Set<string>();
-    let lastError: HearthError | null = null;
-    for (let attempt = 0; attempt < MAX_CALL_ATTEMPTS; attempt++) {
-      let entry: CapabilityEntry;
-      try {
-        entry = this.router.route({ name, versionReq, params: paramsOf(body), sessionId: options.sessionId, node: options.node, exclude: tried, schemaHash: options.schemaHash });
-      } catch (err) {
-        throw lastError ?? this.refusedOutbound(name, versionReq, traceId, err);
-      }
-      tried.add(entry.key);
-      const requestId = attempt === 0 ? traceId : this.options.nextId();
+    const walk = this.startFailover(name, versionReq, options);
+    for (;;) {
+      const { entry, requestId } = this.nextCandidate(walk, body);
       const progress = { yielded: 0 };
       try {
-        if (entry.isLocal) yield* this.local.stream(entry, body, { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs }, progress);
+        if (entry.isLocal) yield* this.local.stream(entry, body, this.localAttempt(requestId, options), progress);
         else yield* this.streamRemote(entry, versionReq, body, requestId, options, progress);
         return;
       } catch (err) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        lastError = HearthError.from(err);
-        if (progress.yielded > 0 || !this.mayFailOver(entry, lastError)) throw lastError;
-        if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
+        this.afterFailure(walk, entry, err, progress.yielded === 0);
       }
     }
-    throw lastError!;
   }
 
   /** The transport's port: a verified call from a peer, addressed to this node. */
@@ -474,6 +456,43 @@ export class CapabilityBus implements CallHandler {
     if (keys.length === 0) return;
     this.router.releaseEntries(keys);
     for (const key of keys) this.health.reset(key);
+  }
+
+  // --- the failover walk shared by unary and streaming calls (contract C7) ---
+
+  private startFailover(name: string, versionReq: string, options: BusCallOptions): FailoverWalk {
+    this.checkVersion(name, versionReq);
+    return { name, versionReq, options, traceId: options.traceId ?? this.options.nextId(), tried: new Set(), attempts: 0, lastError: null };
+  }
+
+  /** The next provider to try, or the error the caller should see when none is left. */
+  private nextCandidate(walk: FailoverWalk, body: unknown): { entry: CapabilityEntry; requestId: string } {
+    if (walk.attempts >= MAX_CALL_ATTEMPTS) throw walk.lastError!;
+    const { name, versionReq, options } = walk;
+    let entry: CapabilityEntry;
+    try {
+      entry = this.router.route({ name, versionReq, params: paramsOf(body), sessionId: options.sessionId, node: options.node, exclude: walk.tried, schemaHash: options.schemaHash });
+    } catch (err) {
+      throw walk.lastError ?? this.refusedOutbound(name, versionReq, walk.traceId, err);
+    }
+    walk.tried.add(entry.key);
+    // The first attempt carries the trace id; each retry is a new request on the wire.
+    const requestId = walk.attempts++ === 0 ? walk.traceId : this.options.nextId();
+    return { entry, requestId };
+  }
+
+  /** Returns when the call may move to the next provider; otherwise throws what the caller should see. */
+  private afterFailure(walk: FailoverWalk, entry: CapabilityEntry, err: unknown, mayRetry: boolean): void {
+    const { options } = walk;
+    if (options.signal?.aborted) throw options.signal.reason;
+    walk.lastError = HearthError.from(err);
+    if (!mayRetry || !this.mayFailOver(entry, walk.lastError)) throw walk.lastError;
+    if (options.sessionId !== undefined) this.router.releaseSession(options.sessionId);
+    this.log('info', 'failing over', { capability: label(walk.name, walk.versionReq), from: entry.nodeId, error: walk.lastError.code });
+  }
+
+  private localAttempt(requestId: string, options: BusCallOptions): LocalCall {
+    return { traceId: requestId, caller: this.options.selfId, direction: 'out', signal: options.signal, timeoutMs: options.timeoutMs };
   }
 
   private mayFailOver(entry: CapabilityEntry, error: HearthError): boolean {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HearthError } from '../../../src/lib/core/index.js';
 import { entryKey, MAX_CALL_ATTEMPTS, versionSatisfies, type CapabilityEntry, type MembershipView } from '../../../src/lib/bus/index.js';
 import type { CallContext, StreamEvent } from '../../../src/lib/transport/index.js';
-import { failure, makeBus, offer, PEER_A, PEER_B, PEER_C, SELF, servedBy, sleep, type TestBus } from './harness.js';
+import { failure, makeBus, offer, PEER_A, PEER_B, PEER_C, SELF, servedBy, type TestBus } from './harness.js';
 
 const WORK = 'experimental.work';
 
@@ -15,20 +15,6 @@ function inbound(t: TestBus, caller: string, capability: string, version: string
   return Promise.resolve().then(() => t.bus.handle({ capability, version, body }, { caller, requestId: `req-${caller}-${t.time.now()}`, signal }));
 }
 
-async function drain(t: TestBus, iterable: AsyncIterable<StreamEvent>, stopAfter = Infinity): Promise<{ events: StreamEvent[]; error: unknown }> {
-  const events: StreamEvent[] = [];
-  const run = (async () => {
-    for await (const event of iterable) {
-      events.push(event);
-      if (events.length >= stopAfter) break;
-    }
-  })();
-  const error = await t.time.resolve(run).then(
-    () => null,
-    (err: unknown) => err
-  );
-  return { events, error };
-}
 
 describe('in-flight accounting (M03 §5.3 f, k)', () => {
   it('in_flight decrements on handler exception: thrown, rejected, timed out, or failing mid-stream', async () => {
@@ -57,7 +43,7 @@ describe('in-flight accounting (M03 §5.3 f, k)', () => {
       expect((await failure(t.time, t.bus.call('experimental.throws', '1.0', {}))).code).toBe('internal_error');
       expect((await failure(t.time, t.bus.call('experimental.rejects', '1.0', {}))).code).toBe('not_implemented');
       expect((await failure(t.time, t.bus.call('experimental.hangs', '1.0', {}, { timeoutMs: 100 }))).code).toBe('timeout');
-      const { events, error } = await drain(t, t.bus.stream('experimental.breaks', '1.0', {}));
+      const { events, error } = await t.time.collect(t.bus.stream('experimental.breaks', '1.0', {}));
       expect(events).toEqual([{ event: 'token', data: 1 }]);
       expect((error as Error).message).toBe('stream broke');
       for (const name of ['experimental.throws', 'experimental.rejects', 'experimental.hangs', 'experimental.breaks']) expect(local(t, name).inFlight, name).toBe(0);
@@ -72,7 +58,7 @@ describe('in-flight accounting (M03 §5.3 f, k)', () => {
       version: '1.0',
       maxConcurrent: 1,
       handler: async () => {
-        await sleep(t.time, 5);
+        await t.time.sleep(5);
         throw new Error('disk full');
       }
     });
@@ -95,7 +81,7 @@ describe('in-flight accounting (M03 §5.3 f, k)', () => {
     for (let i = 0; i < 3; i++) {
       expect((await failure(t.time, t.bus.call(WORK, '1.0', {}))).code).toBe('internal_error');
       expect(entry.inFlight).toBe(0);
-      const { error } = await drain(t, t.bus.stream(WORK, '1.0', {}));
+      const { error } = await t.time.collect(t.bus.stream(WORK, '1.0', {}));
       expect(error).toMatchObject({ code: 'partition' });
       expect(entry.inFlight).toBe(0);
     }
@@ -108,7 +94,7 @@ describe('in-flight accounting (M03 §5.3 f, k)', () => {
       version: '1.0',
       maxConcurrent: 2,
       handler: async () => {
-        await sleep(t.time, 100);
+        await t.time.sleep(100);
         return { served_by: SELF };
       }
     });
@@ -211,7 +197,7 @@ describe('schemas on calls (M03 §5.3 d, i)', () => {
       }
     });
     expect((await failure(t.time, t.bus.call(WORK, '1.0', {}))).code).toBe('internal_error');
-    const { events, error } = await drain(t, t.bus.stream('experimental.tokens', '1.0', {}));
+    const { events, error } = await t.time.collect(t.bus.stream('experimental.tokens', '1.0', {}));
     expect(events).toEqual([{ event: 'token', data: 'a' }]);
     expect(error).toMatchObject({ code: 'internal_error' });
     expect(t.bus.recentTraces(2).map((tr) => tr.result)).toEqual(['internal_error', 'internal_error']);
@@ -378,7 +364,7 @@ describe('failover (contract §9)', () => {
       yield { event: 'token', data: 'b' };
       yield { event: 'done', data: { from: PEER_B } };
     });
-    expect((await drain(t, t.bus.stream(WORK, '1.0', {}))).events).toEqual([
+    expect((await t.time.collect(t.bus.stream(WORK, '1.0', {}))).events).toEqual([
       { event: 'token', data: 'b' },
       { event: 'done', data: { from: PEER_B } }
     ]);
@@ -387,7 +373,7 @@ describe('failover (contract §9)', () => {
       throw new HearthError('internal_error', 'model crashed');
     });
     const before = t.remote.streams.length;
-    const { events, error } = await drain(t, t.bus.stream(WORK, '1.0', {}, { node: PEER_A }));
+    const { events, error } = await t.time.collect(t.bus.stream(WORK, '1.0', {}, { node: PEER_A }));
     expect(events).toEqual([{ event: 'token', data: 'a' }]);
     expect(error).toMatchObject({ code: 'internal_error' });
     expect(t.remote.streams.length - before).toBe(1);
@@ -413,7 +399,7 @@ describe('local calls and streams (M03 §5.8)', () => {
         return { total: 3 };
       }
     });
-    expect((await drain(t, t.bus.stream(WORK, '1.0', {}))).events).toEqual([
+    expect((await t.time.collect(t.bus.stream(WORK, '1.0', {}))).events).toEqual([
       { event: 'token', data: 1 },
       { event: 'token', data: 2 },
       { event: 'token', data: 3 },
@@ -421,7 +407,7 @@ describe('local calls and streams (M03 §5.8)', () => {
     ]);
     expect(await t.time.resolve(t.bus.call(WORK, '1.0', {}))).toEqual({ total: 3 });
     t.bus.register({ name: 'experimental.plain', version: '1.0', handler: () => ({ plain: true }) });
-    expect((await drain(t, t.bus.stream('experimental.plain', '1.0', {}))).events).toEqual([{ event: 'done', data: { plain: true } }]);
+    expect((await t.time.collect(t.bus.stream('experimental.plain', '1.0', {}))).events).toEqual([{ event: 'done', data: { plain: true } }]);
   });
 
   it('breaking out of a local stream stops the handler and frees its slot', async () => {
@@ -435,14 +421,14 @@ describe('local calls and streams (M03 §5.8)', () => {
         try {
           for (let i = 1; ; i++) {
             yield { event: 'token', data: i };
-            await sleep(t.time, 10, ctx.signal);
+            await t.time.sleep(10, ctx.signal);
           }
         } finally {
           stoppedAt = t.time.now();
         }
       }
     });
-    const { events } = await drain(t, t.bus.stream(WORK, '1.0', {}), 3);
+    const { events } = await t.time.collect(t.bus.stream(WORK, '1.0', {}), 3);
     const brokeAt = t.time.now();
     await t.time.advance(200);
     expect(events).toHaveLength(3);
@@ -460,7 +446,7 @@ describe('local calls and streams (M03 §5.8)', () => {
       version: '1.0',
       handler: async (_body, ctx) => {
         handlerSignal = ctx.signal;
-        await sleep(t.time, 10_000, ctx.signal);
+        await t.time.sleep(10_000, ctx.signal);
         return {};
       }
     });
@@ -478,13 +464,13 @@ describe('local calls and streams (M03 §5.8)', () => {
     const talker = async function* (_body: unknown, ctx: CallContext) {
       // 5 events 8 s apart: 40 s in all, well past the 10 s deadline, never 10 s of silence.
       for (let i = 1; i <= 5; i++) {
-        await sleep(t.time, 8_000, ctx.signal);
+        await t.time.sleep(8_000, ctx.signal);
         yield { event: 'token', data: i };
       }
       return { total: 5 };
     };
     t.bus.register({ name: WORK, version: '1.0', timeoutSeconds: 10, handler: talker });
-    const long = await drain(t, t.bus.stream(WORK, '1.0', {}));
+    const long = await t.time.collect(t.bus.stream(WORK, '1.0', {}));
     expect(long.error).toBeNull();
     expect(long.events.at(-1)).toEqual({ event: 'done', data: { total: 5 } });
 
@@ -496,11 +482,11 @@ describe('local calls and streams (M03 §5.8)', () => {
       handler: async function* (_body: unknown, ctx: CallContext) {
         stopped = ctx.signal;
         yield { event: 'token', data: 1 };
-        await sleep(t.time, 30_000, ctx.signal);
+        await t.time.sleep(30_000, ctx.signal);
         yield { event: 'token', data: 2 };
       }
     });
-    const silent = await drain(t, t.bus.stream('experimental.silent', '1.0', {}));
+    const silent = await t.time.collect(t.bus.stream('experimental.silent', '1.0', {}));
     expect(silent.events).toEqual([{ event: 'token', data: 1 }]);
     expect(silent.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/went silent for 10000 ms/) });
     expect(stopped!.aborted).toBe(true);
@@ -513,7 +499,7 @@ describe('local calls and streams (M03 §5.8)', () => {
     t.remote.onStream(PEER_A, async function* () {
       yield { event: 'done', data: {} };
     });
-    await drain(t, t.bus.stream(WORK, '1.0', {}, { timeoutMs: 1234 }));
+    await t.time.collect(t.bus.stream(WORK, '1.0', {}, { timeoutMs: 1234 }));
     expect((t.remote.streams[0] as { idleTimeoutMs?: number }).idleTimeoutMs).toBe(1234);
   });
 
@@ -531,7 +517,7 @@ describe('local calls and streams (M03 §5.8)', () => {
     const run = (async () => {
       for await (const event of t.bus.stream(WORK, '1.0', {})) {
         events.push(event);
-        await sleep(t.time, 5_000); // the person reading is slow
+        await t.time.sleep(5_000); // the person reading is slow
       }
     })();
     await t.time.resolve(run, 60_000);
@@ -552,7 +538,7 @@ describe('local calls and streams (M03 §5.8)', () => {
         yield { event: 'token', data: 2 };
       }
     });
-    const { events, error } = await drain(t, t.bus.stream(WORK, '1.0', {}));
+    const { events, error } = await t.time.collect(t.bus.stream(WORK, '1.0', {}));
     expect(events).toEqual([{ event: 'token', data: 1 }]);
     expect(error).toMatchObject({ code: 'internal_error', message: expect.stringMatching(/invalid stream event "done"/) });
     expect(signal!.aborted).toBe(true);
@@ -573,7 +559,7 @@ describe('local calls and streams (M03 §5.8)', () => {
 
   it('aborting the signal rejects with the signal\'s own reason', async () => {
     const t = makeBus();
-    t.bus.register({ name: WORK, version: '1.0', handler: (_b: unknown, ctx: CallContext) => sleep(t.time, 10_000, ctx.signal) });
+    t.bus.register({ name: WORK, version: '1.0', handler: (_b: unknown, ctx: CallContext) => t.time.sleep(10_000, ctx.signal) });
     const controller = new AbortController();
     const reason = new Error('the person pressed stop');
     const pending = t.bus.call(WORK, '1.0', {}, { signal: controller.signal });

@@ -27,21 +27,6 @@ export type Answer = (req: RemoteRequest) => Promise<unknown>;
 /** How a scripted peer answers one streaming call. */
 export type StreamAnswer = (req: RemoteRequest) => AsyncIterable<StreamEvent>;
 
-/** Resolves after `ms` of virtual time; rejects with the signal's reason if it aborts first. */
-export function sleep(time: VirtualTime, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = time.setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        time.clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true }
-    );
-  });
-}
 
 /** A RemoteCalls whose peers follow scripts. A peer without a script is unreachable (partition). */
 export class FakeRemote implements RemoteCalls {
@@ -110,10 +95,10 @@ export class FakeRemote implements RemoteCalls {
   /** Waits `ms`, or fails with `timeout` at the caller's deadline, as the rpc layer would. */
   private async wait(req: RemoteRequest, ms: number): Promise<void> {
     if (req.timeoutMs !== undefined && ms > req.timeoutMs) {
-      await sleep(this.time, req.timeoutMs, req.signal);
+      await this.time.sleep(req.timeoutMs, req.signal);
       throw new HearthError('timeout', `${req.peer} gave no answer within ${req.timeoutMs} ms`);
     }
-    await sleep(this.time, ms, req.signal);
+    await this.time.sleep(ms, req.signal);
   }
 }
 

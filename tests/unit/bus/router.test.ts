@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { HEALTH_QUARANTINE_SECONDS } from '../../../src/lib/core/index.js';
 import { entryKey, STICKY_IDLE_MS, type CapabilityEntry } from '../../../src/lib/bus/index.js';
-import { deferred, failure, makeBus, offer, PEER_A, PEER_B, PEER_C, SELF, servedBy, sleep, type TestBus } from './harness.js';
+import { deferred, failure, makeBus, offer, PEER_A, PEER_B, PEER_C, SELF, servedBy, type TestBus } from './harness.js';
 
 const WORK = 'experimental.work';
 
@@ -143,7 +143,7 @@ describe('router: health and score (M03 §5.4, §5.7)', () => {
     t.remote.answersAfter(PEER_A, 20);
     let n = 0;
     t.remote.on(PEER_B, async () => {
-      await sleep(t.time, 20);
+      await t.time.sleep(20);
       if (++n === 2) throw new Error('disk full');
       return { served_by: PEER_B };
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TRACE_RING_BUFFER } from '../../../src/lib/core/index.js';
 import { BusMetrics, LATENCY_BUCKETS_MS, TraceRing, type CallTrace } from '../../../src/lib/bus/index.js';
-import { failure, makeBus, offer, PEER_A, SELF, sleep } from './harness.js';
+import { failure, makeBus, offer, PEER_A, SELF } from './harness.js';
 
 function trace(n: number): CallTrace {
   return {
@@ -58,7 +58,7 @@ describe('trace ring (X03 §5.2)', () => {
   it('the bus traces every call with the M03 §3.6 fields, ring-limited by traceCapacity; untraced capabilities only count', async () => {
     const t = makeBus({ traceCapacity: 4 });
     t.remote.on(PEER_A, async (req) => {
-      await sleep(t.time, 25);
+      await t.time.sleep(25);
       return { answer: 'é', meta: { tokens_in: 7, tokens_out: 11 }, echo: req.body };
     });
     t.bus.peerManifest(PEER_A, [offer('llm.chat')]);
@@ -106,7 +106,7 @@ describe('metrics (X03 §4.2, §4.3)', () => {
       name: 'experimental.work',
       version: '1.0',
       handler: async (body) => {
-        await sleep(t.time, (body as { ms: number }).ms);
+        await t.time.sleep((body as { ms: number }).ms);
         if ((body as { fail?: boolean }).fail) throw new Error('nope');
         return {};
       }

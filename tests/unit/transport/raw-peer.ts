@@ -68,13 +68,3 @@ export class RawPeer {
   }
 }
 
-/** A virtual-time sleep that ends early, rejecting, when the signal aborts. */
-export function sleep(time: VirtualTime, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = time.setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      time.clearTimeout(timer);
-      reject(signal.reason);
-    });
-  });
-}

@@ -3,7 +3,7 @@ import { HearthError, verifyPayload } from '../../../src/lib/core/index.js';
 import { SimNetwork } from '../../sim/network.js';
 import { useOrderedWebCrypto } from '../../sim/ordered-webcrypto.js';
 import { callFrame } from './fixtures.js';
-import { nodeUnderTest, RawPeer, sleep } from './raw-peer.js';
+import { nodeUnderTest, RawPeer } from './raw-peer.js';
 import { VirtualTime } from '../../sim/virtual-time.js';
 
 useOrderedWebCrypto();
@@ -126,7 +126,7 @@ describe('rpc: unary calls', () => {
       name: 'experimental.test_slow',
       version: '1.0',
       handler: async (_body, ctx) => {
-        await sleep(net.time, 60_000, ctx.signal).catch(() => (stoppedAt = net.time.now()));
+        await net.time.sleep(60_000, ctx.signal).catch(() => (stoppedAt = net.time.now()));
         return 'late';
       }
     });
@@ -145,7 +145,7 @@ describe('rpc: unary calls', () => {
     net.nodes[1].register({
       name: 'experimental.test_slow',
       version: '1.0',
-      handler: (_body, ctx) => sleep(net.time, 60_000, ctx.signal).catch(() => (aborted = true))
+      handler: (_body, ctx) => net.time.sleep(60_000, ctx.signal).catch(() => (aborted = true))
     });
     const call = net.nodes[0].call(net.nodeId(1), 'experimental.test_slow', '1.0', {});
     await net.run(100);

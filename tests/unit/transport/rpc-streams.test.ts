@@ -3,7 +3,6 @@ import { HearthError } from '../../../src/lib/core/index.js';
 import type { CallContext, StreamEvent } from '../../../src/lib/transport/index.js';
 import { SimNetwork } from '../../sim/network.js';
 import { useOrderedWebCrypto } from '../../sim/ordered-webcrypto.js';
-import { sleep } from './raw-peer.js';
 
 useOrderedWebCrypto();
 
@@ -17,21 +16,6 @@ async function twoNodes(): Promise<SimNetwork> {
   return net;
 }
 
-/** Consumes a stream under virtual time; returns events seen and the error it ended with, if any. */
-async function consume(iterable: AsyncIterable<StreamEvent>, stopAfter = Infinity) {
-  const events: StreamEvent[] = [];
-  const run = (async () => {
-    for await (const event of iterable) {
-      events.push(event);
-      if (events.length >= stopAfter) break;
-    }
-  })();
-  const error = await net.time.resolve(run).then(
-    () => null,
-    (err: unknown) => err
-  );
-  return { events, error, at: net.time.now() };
-}
 
 /** A provider that streams tokens every 10 ms until stopped, recording when it stopped. */
 function endlessTokens(record: { stoppedAt?: number }) {
@@ -39,7 +23,7 @@ function endlessTokens(record: { stoppedAt?: number }) {
     try {
       for (let i = 1; ; i++) {
         yield { event: 'token', data: { i } };
-        await sleep(net.time, 10, ctx.signal);
+        await net.time.sleep(10, ctx.signal);
       }
     } finally {
       record.stoppedAt = net.time.now();
@@ -58,7 +42,7 @@ describe('rpc: streams', () => {
         return { total: 40 };
       }
     });
-    const { events, error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_count', '1.0', {}));
+    const { events, error } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_count', '1.0', {}));
     expect(error).toBeNull();
     expect(events.slice(0, 40).map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(events.slice(40)).toEqual([{ event: 'done', data: { total: 40 } }]);
@@ -67,7 +51,7 @@ describe('rpc: streams', () => {
   it('P5: done data defaults to {} when the handler returns nothing', async () => {
     await twoNodes();
     net.nodes[1].register({ name: 'experimental.test_one', version: '1.0', handler: async function* () { yield { event: 'token', data: 'a' }; } });
-    const { events } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_one', '1.0', {}));
+    const { events } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_one', '1.0', {}));
     expect(events).toEqual([{ event: 'token', data: 'a' }, { event: 'done', data: {} }]);
   });
 
@@ -82,7 +66,7 @@ describe('rpc: streams', () => {
         throw new HearthError('capacity_exceeded', 'model unloaded');
       }
     });
-    const { events, error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_fail', '1.0', {}));
+    const { events, error } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_fail', '1.0', {}));
     expect(events.map((e) => e.data)).toEqual([1, 2]);
     expect(error).toMatchObject({ code: 'capacity_exceeded', message: 'model unloaded' });
   });
@@ -90,7 +74,7 @@ describe('rpc: streams', () => {
   it('P5: a handler that yields a terminal event itself ends with internal_error', async () => {
     await twoNodes();
     net.nodes[1].register({ name: 'experimental.test_rude', version: '1.0', handler: async function* () { yield { event: 'done', data: {} }; } });
-    const { error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_rude', '1.0', {}));
+    const { error } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_rude', '1.0', {}));
     expect(error).toMatchObject({ code: 'internal_error' });
   });
 
@@ -98,7 +82,7 @@ describe('rpc: streams', () => {
     await twoNodes();
     const record: { stoppedAt?: number } = {};
     net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
-    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}), 3);
+    const { events, error, at } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}), 3);
     expect(error).toBeNull();
     expect(events).toHaveLength(3);
     await net.run(1_000);
@@ -112,7 +96,7 @@ describe('rpc: streams', () => {
     net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
     const controller = new AbortController();
     net.time.setTimeout(() => controller.abort(new Error('user closed the tab')), 55);
-    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}, { signal: controller.signal }));
+    const { events, error, at } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}, { signal: controller.signal }));
     expect((error as Error).message).toBe('user closed the tab');
     expect(events.length).toBeGreaterThan(2);
     await net.run(1_000);
@@ -128,7 +112,7 @@ describe('rpc: streams', () => {
       closedAt = net.time.now();
       net.pair(0, 1).close();
     }, 55);
-    const { error } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}));
+    const { error } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}));
     expect(error).toMatchObject({ code: 'partition' });
     expect(record.stoppedAt! - closedAt).toBeLessThanOrEqual(200);
   });
@@ -141,14 +125,14 @@ describe('rpc: streams', () => {
       version: '1.0',
       handler: async function* (_body: unknown, ctx: CallContext) {
         yield { event: 'token', data: 1 };
-        await sleep(net.time, 600_000, ctx.signal).catch((err) => {
+        await net.time.sleep(600_000, ctx.signal).catch((err) => {
           aborted = true;
           throw err;
         });
       }
     });
     const started = net.time.now();
-    const { events, error, at } = await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_stall', '1.0', {}, { idleTimeoutMs: 1_000 }));
+    const { events, error, at } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_stall', '1.0', {}, { idleTimeoutMs: 1_000 }));
     expect(events).toHaveLength(1);
     expect(error).toMatchObject({ code: 'timeout' });
     expect(at - started).toBeLessThan(1_100);
@@ -166,9 +150,9 @@ describe('rpc: streams', () => {
     await twoNodes();
     const record: { stoppedAt?: number } = {};
     net.nodes[1].register({ name: 'experimental.test_endless', version: '1.0', handler: endlessTokens(record) });
-    await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}), 2);
-    await consume(net.nodes[0].stream(net.nodeId(1), 'experimental.ping', '1.0', { input: { count: 50 } }));
-    await consume(net.nodes[0].stream(net.nodeId(1), 'nothing.here', '1.0', {}));
+    await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_endless', '1.0', {}), 2);
+    await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.ping', '1.0', { input: { count: 50 } }));
+    await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'nothing.here', '1.0', {}));
     await net.run(1_000);
     // Only the nodes' own intervals remain: republish, prune, bus sweep, probe.
     expect(net.time.pendingTimers).toBe(2 * 4);
