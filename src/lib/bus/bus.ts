@@ -158,6 +158,8 @@ export class CapabilityBus implements CallHandler {
   private readonly limiter: RateLimiter;
   private readonly local: LocalRunner;
   private readonly predicates = new Map<string, ParamsCompatible>();
+  /** Own inbound rates asked for by registrations, by capability name. */
+  private readonly capabilityRates = new Map<string, number>();
   private readonly log: BusLog;
   /** rfc3339 has whole seconds: one string per second serves every trace in it. */
   private stampSecond = -1;
@@ -213,6 +215,12 @@ export class CapabilityBus implements CallHandler {
       return this.withdrawer(key);
     }
     if (registration.paramsCompatible) this.predicates.set(descriptor.name, registration.paramsCompatible);
+    if (registration.ratePerSecond !== undefined) {
+      if (!(Number.isInteger(registration.ratePerSecond) && registration.ratePerSecond >= 1)) {
+        throw new RegistrationError('bad_descriptor', `ratePerSecond of ${descriptor.name} must be a whole number of calls per second, at least 1`);
+      }
+      this.capabilityRates.set(descriptor.name, registration.ratePerSecond);
+    }
     const entry: CapabilityEntry = {
       key,
       nodeId: this.options.selfId,
@@ -339,7 +347,7 @@ export class CapabilityBus implements CallHandler {
       this.record(null, { traceId: ctx.requestId, caller: ctx.caller, direction: 'in', started, bytesIn: 0, stream: false }, error.code, 0, call);
       throw error;
     };
-    const verdict = this.limiter.check(ctx.caller, call.capability);
+    const verdict = this.limiter.check(ctx.caller, call.capability, this.capabilityRates.get(call.capability));
     if (verdict.kind === 'hard') {
       this.metrics.countRateLimited(this.metricsLabel(call.capability), 'hard');
       throw new DroppedCall(`${ctx.caller} is over the hard rate limit`);

@@ -5,8 +5,12 @@
 import type { Stability } from '../core/index.js';
 import type { CallContext, HandlerResult } from '../transport/index.js';
 
-/** Who may call a capability. `self` means only this node; the others are community trust levels. */
-export const TRUST_LEVELS = ['member', 'trusted', 'anchor', 'self'] as const;
+/**
+ * Who may call a capability. `self` means only this node; member, trusted and anchor are community trust levels;
+ * `guest` is any caller that is not revoked, for the few capabilities that let a newcomer in (log sync with an
+ * invite) and check the caller themselves.
+ */
+export const TRUST_LEVELS = ['guest', 'member', 'trusted', 'anchor', 'self'] as const;
 export type TrustLevel = (typeof TRUST_LEVELS)[number];
 
 /** A JSON Schema, kept as plain data so it can be hashed (contract §11). */
@@ -50,6 +54,11 @@ export interface CapabilityRegistration extends Partial<Omit<CapabilityDescripto
   untraced?: boolean;
   /** The service's own prefix (e.g. "market"): a name outside it is a namespace violation (M03 §3.2). */
   owner?: string;
+  /**
+   * Calls per second one peer may make before `rate_limited` (default X01's per-capability rate). Only for bulk
+   * protocols that pace themselves, such as log sync; the per-peer total still applies.
+   */
+  ratePerSecond?: number;
 }
 
 export const DESCRIPTOR_DEFAULTS = {

@@ -83,10 +83,12 @@ export class RateLimiter {
     this.lastSweepMs = clock.now();
   }
 
-  check(peer: string, capability: string): RateVerdict {
+  /** `softPerCap` overrides the per-capability rate for a capability that asked for its own (hard is 10×). */
+  check(peer: string, capability: string, softPerCap = this.limits.softPerCap): RateVerdict {
     const now = this.clock.now();
     this.sweep(now);
-    const cap = this.buckets(this.perCap, `${peer} ${capability}`, this.limits.softPerCap, this.limits.hardPerCap, now);
+    const hardPerCap = softPerCap === this.limits.softPerCap ? this.limits.hardPerCap : softPerCap * 10;
+    const cap = this.buckets(this.perCap, `${peer} ${capability}`, softPerCap, hardPerCap, now);
     const total = this.buckets(this.perPeer, peer, this.limits.softTotal, this.limits.hardTotal, now);
     // Every arrival spends hard budget, answered or not: the hard rate bounds the work a flood can cause.
     if (!cap.hard.hasToken || !total.hard.hasToken) return { kind: 'hard' };

@@ -5,13 +5,13 @@
  */
 import type { TrustLevel } from './capability.js';
 
-export type CallerLevel = TrustLevel | 'none' | 'revoked';
+export type CallerLevel = Exclude<TrustLevel, 'guest'> | 'none' | 'revoked';
 
 export interface MembershipView {
   levelOf(nodeId: string): CallerLevel;
 }
 
-const RANK: Readonly<Record<CallerLevel, number>> = { revoked: -1, none: 0, member: 1, trusted: 2, anchor: 3, self: 4 };
+const RANK: Readonly<Record<CallerLevel | 'guest', number>> = { revoked: -1, none: 0, guest: 0, member: 1, trusted: 2, anchor: 3, self: 4 };
 
 /** Does a caller at `level` meet `required`? `self` is met only by this node itself. */
 export function meetsTrust(level: CallerLevel, required: TrustLevel): boolean {

@@ -43,6 +43,8 @@ export interface WireError {
   alt_capabilities?: string[];
   alt_nodes?: string[];
   schema_hash_expected?: string;
+  /** A finer, service-specific reason under the wire code (e.g. M13's `invite_expired`), for programs; people read `message`. */
+  reason?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
