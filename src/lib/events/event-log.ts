@@ -7,13 +7,23 @@ import { canonicalJson, type Clock, type KeyPair, type UlidGenerator } from '../
 import { checkEvent, signEvent, type EventEnvelope, type EventType } from './envelope.js';
 import { LamportClock, compareEvents } from './order.js';
 import type { EventStore } from './store.js';
+import { eventKey } from './reconcile.js';
+
+/** Why an event was not stored; `unauthorized` may pass later (its author's join had not arrived yet). */
+export interface EventRefusal {
+  code: 'bad_request' | 'invalid_signature' | 'unauthorized';
+  reason: string;
+}
 
 export interface IngestResult {
   accepted: EventEnvelope[];
   /** Already stored, byte for byte. */
   duplicates: number;
-  rejected: { eventId: string | null; code: 'bad_request' | 'invalid_signature'; reason: string }[];
+  rejected: (EventRefusal & { eventId: string | null })[];
 }
+
+/** The community's admission rule for events that passed the envelope checks, applied in replay order. */
+export type EventAdmission = (event: EventEnvelope) => Promise<EventRefusal | null>;
 
 export type EventListener = (added: readonly EventEnvelope[]) => void;
 
@@ -23,6 +33,8 @@ export interface EventLogOptions {
   communityId: string;
   clock: Clock;
   nextId: UlidGenerator;
+  /** Applied to peers' events only: our own are built to pass it. */
+  admit?: EventAdmission;
 }
 
 export class EventLog {
@@ -30,13 +42,41 @@ export class EventLog {
   /** Writes run one at a time, so a Lamport value is never handed out twice. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Replay keys of every stored event, kept in memory so sync never scans the store to compare logs. */
+  private readonly keySet = new Set<string>();
+  private sortedKeys: string[] | null = null;
+
   private constructor(
     private readonly options: EventLogOptions,
-    private readonly lamport: LamportClock
-  ) {}
+    private readonly lamport: LamportClock,
+    stored: readonly EventEnvelope[]
+  ) {
+    for (const event of stored) this.keySet.add(eventKey(event.lamport, event.event_id));
+  }
 
   static async open(options: EventLogOptions): Promise<EventLog> {
-    return new EventLog(options, new LamportClock(await options.store.head()));
+    const stored = await options.store.all();
+    const head = stored.length > 0 ? stored[stored.length - 1].lamport : 0;
+    return new EventLog(options, new LamportClock(head), stored);
+  }
+
+  /** How many events are stored. */
+  get size(): number {
+    return this.keySet.size;
+  }
+
+  /** Every stored event's replay key (reconcile.ts), sorted. */
+  keys(): readonly string[] {
+    this.sortedKeys ??= [...this.keySet].sort();
+    return this.sortedKeys;
+  }
+
+  hasKey(key: string): boolean {
+    return this.keySet.has(key);
+  }
+
+  get(eventId: string): Promise<EventEnvelope | undefined> {
+    return this.options.store.get(eventId);
   }
 
   get communityId(): string {
@@ -54,6 +94,7 @@ export class EventLog {
       const lamport = this.lamport.current + 1;
       const event = await signEvent(keyPair, { eventId: nextId(), lamport, wallClockMs: clock.now(), communityId, eventType, data });
       await store.put([event]);
+      this.indexKeys([event]);
       this.lamport.tick(); // to `lamport`, only once the event is stored: a failed write hands the value out again
       this.emit([event]);
       return event;
@@ -83,8 +124,17 @@ export class EventLog {
         seen.add(check.event.event_id);
         fresh.push(check.event);
       }
-      const added = (await this.options.store.put(fresh)).sort(compareEvents);
+      // In replay order, so a join admitted early in a batch lets its author's later events in.
+      fresh.sort(compareEvents);
+      const admitted: EventEnvelope[] = [];
+      for (const event of fresh) {
+        const refusal = this.options.admit ? await this.options.admit(event) : null;
+        if (refusal) result.rejected.push({ eventId: event.event_id, ...refusal });
+        else admitted.push(event);
+      }
+      const added = (await this.options.store.put(admitted)).sort(compareEvents);
       for (const event of added) this.lamport.observe(event.lamport);
+      this.indexKeys(added);
       result.accepted = added;
       if (added.length > 0) this.emit(added);
       return result;
@@ -105,6 +155,12 @@ export class EventLog {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  private indexKeys(added: readonly EventEnvelope[]): void {
+    if (added.length === 0) return;
+    for (const event of added) this.keySet.add(eventKey(event.lamport, event.event_id));
+    this.sortedKeys = null;
   }
 
   private emit(added: readonly EventEnvelope[]): void {

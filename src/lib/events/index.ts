@@ -4,3 +4,5 @@ export * from './order.js';
 export * from './store.js';
 export * from './event-log.js';
 export * from './reconcile.js';
+export * from './view.js';
+export * from './sync-protocol.js';

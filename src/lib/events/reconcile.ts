@@ -63,19 +63,21 @@ export class Reconciler {
     for (const item of items) {
       const ours = this.slice(item.range);
       if (item.kind === 'ids') {
-        const theirs = new Set(item.keys);
         const mine = new Set(ours);
         reply.want.push(...item.keys.filter((key) => !mine.has(key) && inRange(key, item.range)));
+        if (ours.length > RECONCILE_LEAF_SIZE) {
+          // Many here, few there: answer with our fingerprints, and their small lists settle each part.
+          reply.items.push(...this.split(item.range));
+          continue;
+        }
+        const theirs = new Set(item.keys);
         reply.offer.push(...ours.filter((key) => !theirs.has(key)));
         continue;
       }
       if (item.count === ours.length && item.fingerprint === fingerprintOf(ours)) continue; // identical: settled
-      if (ours.length <= RECONCILE_LEAF_SIZE || item.count <= RECONCILE_LEAF_SIZE) {
-        // Small on one side: our ids settle it (they answer with what we lack and what they lack).
-        reply.items.push({ range: item.range, kind: 'ids', keys: ours });
-        continue;
-      }
-      reply.items.push(...this.split(item.range));
+      // Only the side with few keys lists them, so no message grows with the log (PROTOCOL.md S2).
+      if (ours.length <= RECONCILE_LEAF_SIZE) reply.items.push({ range: item.range, kind: 'ids', keys: ours });
+      else reply.items.push(...this.split(item.range));
     }
     return reply;
   }

@@ -1,0 +1,238 @@
+/**
+ * Log sync between two nodes (DESIGN §3.8, PROTOCOL.md S1–S6). The caller drives; the answering side keeps no
+ * state between messages. Every message carries three things, each bounded so a message always fits one frame:
+ * - `items`: range fingerprints or small id lists (reconcile.ts) for the other side to answer;
+ * - `want`: replay keys it lacks and asks for;
+ * - `events`: events the other side lacks (asked for, or found missing while comparing).
+ * The answer also says how many of the caller's items it `consumed` (the rest are sent again), and `offer`s keys
+ * it found the caller lacks but had no room to send. The exchange ends when nothing is left to say either way.
+ */
+import { utf8Encode } from '../core/index.js';
+import type { EventEnvelope } from './envelope.js';
+import type { EventLog, IngestResult } from './event-log.js';
+import { Reconciler, eventIdOfKey, type RangeItem } from './reconcile.js';
+
+/** A whole message body stays below this, leaving room in a 64 KiB frame for the signed call around it. */
+export const SYNC_MESSAGE_BYTES = 56 * 1024;
+const ITEMS_BYTES = 16 * 1024;
+/** For each of `want` and `offer`; what is left for events always fits the largest event (16 KiB). */
+const KEYS_BYTES = 4 * 1024;
+/** Room for events: what is left after items, `want`, and `offer` with its overflow allowance (see `place`). */
+const EVENT_BYTES = SYNC_MESSAGE_BYTES - ITEMS_BYTES - 4 * KEYS_BYTES;
+/** Rounds one exchange may take before it gives up (a peer that never settles is misbehaving). */
+export const SYNC_MAX_ROUNDS = 2_000;
+
+export interface SyncRequest {
+  items: RangeItem[];
+  want: string[];
+  events: EventEnvelope[];
+}
+
+export interface SyncReply {
+  consumed: number;
+  items: RangeItem[];
+  want: string[];
+  offer: string[];
+  events: EventEnvelope[];
+  /** What happened to the events the caller sent. */
+  accepted: number;
+  rejected: { event_id: string | null; code: string; reason: string }[];
+}
+
+const KEY = { type: 'string', maxLength: 64 };
+const RANGE = { type: 'object', required: ['lo', 'hi'], properties: { lo: { type: 'string', maxLength: 64 }, hi: { type: ['string', 'null'], maxLength: 64 } } };
+const ITEM = {
+  type: 'object',
+  required: ['range', 'kind'],
+  properties: {
+    range: RANGE,
+    kind: { enum: ['fingerprint', 'ids'] },
+    count: { type: 'integer', minimum: 0 },
+    fingerprint: { type: 'string', maxLength: 64 },
+    keys: { type: 'array', items: KEY, maxItems: 64 }
+  }
+};
+/** Shapes only; each event is checked in full (size, shape, signature, admission) by the log on ingest. */
+export const SYNC_MESSAGE_SCHEMA = {
+  items: { type: 'array', items: ITEM, maxItems: 512 },
+  want: { type: 'array', items: KEY, maxItems: 1024 },
+  events: { type: 'array', items: { type: 'object' }, maxItems: 1024 }
+};
+
+function bytesOf(value: unknown): number {
+  return utf8Encode(JSON.stringify(value)).length + 1;
+}
+
+/** Takes values from the front of `from` while they fit `budget`; returns what was taken and the bytes used. */
+function takeWithin<T>(from: T[], budget: number): { taken: T[]; used: number } {
+  const taken: T[] = [];
+  let used = 0;
+  while (from.length > 0) {
+    const size = bytesOf(from[0]);
+    if (used + size > budget) break;
+    used += size;
+    taken.push(from.shift()!);
+  }
+  return { taken, used };
+}
+
+async function eventsFor(log: EventLog, keys: string[], budget: number): Promise<{ events: EventEnvelope[]; left: string[] }> {
+  const events: EventEnvelope[] = [];
+  let used = 0;
+  let i = 0;
+  for (; i < keys.length; i++) {
+    const event = await log.get(eventIdOfKey(keys[i]));
+    if (!event) continue; // not ours to send (any more); the other side will not get it from us
+    const size = bytesOf(event);
+    if (used + size > budget) break;
+    used += size;
+    events.push(event);
+  }
+  return { events, left: keys.slice(i) };
+}
+
+/** The answering side: stateless, so any number of callers may sync at once. */
+export class SyncResponder {
+  private reconciler: { size: number; value: Reconciler } | null = null;
+
+  constructor(private readonly log: EventLog) {}
+
+  async respond(request: SyncRequest): Promise<SyncReply> {
+    const ingested: IngestResult = request.events.length > 0 ? await this.log.ingest(request.events) : { accepted: [], duplicates: 0, rejected: [] };
+    const reconciler = this.currentReconciler();
+    const out = new ReplyBuilder();
+    for (const key of request.want) await out.place(this.log, key, true);
+    let consumed = 0;
+    for (const item of request.items) {
+      const reply = reconciler.respond([item]);
+      // An item is consumed only if everything its answer needs fits; otherwise the caller sends it again.
+      if (!(await out.tryAnswer(this.log, reply, consumed === 0))) break;
+      consumed++;
+    }
+    return {
+      ...out.result(),
+      consumed,
+      accepted: ingested.accepted.length,
+      rejected: ingested.rejected.map((r) => ({ event_id: r.eventId, code: r.code, reason: r.reason }))
+    };
+  }
+
+  private currentReconciler(): Reconciler {
+    if (!this.reconciler || this.reconciler.size !== this.log.size) this.reconciler = { size: this.log.size, value: new Reconciler(this.log.keys()) };
+    return this.reconciler.value;
+  }
+}
+
+/** Fills one answer within its budgets; an event that does not fit is offered by key instead. */
+class ReplyBuilder {
+  private readonly items: RangeItem[] = [];
+  private readonly want: string[] = [];
+  private readonly offer: string[] = [];
+  private readonly events: EventEnvelope[] = [];
+  private itemsBytes = 0;
+  private keysWant = 0;
+  private keysOffer = 0;
+  private eventBytes = 0;
+
+  /**
+   * Puts the event for `key` in the answer, or its key in `offer`; false when neither fits. `force` lets `offer`
+   * run past its budget (by at most one want list or one leaf), for keys that must not be dropped.
+   */
+  async place(log: EventLog, key: string, force = false): Promise<boolean> {
+    const event = await log.get(eventIdOfKey(key));
+    if (!event) return true; // not ours (any more): nothing to send
+    const size = bytesOf(event);
+    if (this.eventBytes + size <= EVENT_BYTES) {
+      this.eventBytes += size;
+      this.events.push(event);
+      return true;
+    }
+    if (!force && this.keysOffer + bytesOf(key) > KEYS_BYTES) return false;
+    this.keysOffer += bytesOf(key);
+    this.offer.push(key);
+    return true;
+  }
+
+  /** Adds the answer to one item if all of it fits (the first always goes in); false leaves this builder as it was. */
+  async tryAnswer(log: EventLog, reply: { items: RangeItem[]; want: string[]; offer: string[] }, first: boolean): Promise<boolean> {
+    const itemsCost = bytesOf(reply.items);
+    const wantCost = reply.want.reduce((n, key) => n + bytesOf(key), 0);
+    if (!first && (this.itemsBytes + itemsCost > ITEMS_BYTES || this.keysWant + wantCost > KEYS_BYTES)) return false;
+    const saved = { events: this.events.length, offer: this.offer.length, eventBytes: this.eventBytes, keysOffer: this.keysOffer };
+    for (const key of reply.offer) {
+      if (!(await this.place(log, key, first))) {
+        this.events.length = saved.events;
+        this.offer.length = saved.offer;
+        this.eventBytes = saved.eventBytes;
+        this.keysOffer = saved.keysOffer;
+        return false;
+      }
+    }
+    this.items.push(...reply.items);
+    this.itemsBytes += itemsCost;
+    this.want.push(...reply.want);
+    this.keysWant += wantCost;
+    return true;
+  }
+
+  result(): Pick<SyncReply, 'items' | 'want' | 'offer' | 'events'> {
+    return { items: this.items, want: this.want, offer: this.offer, events: this.events };
+  }
+}
+
+export interface SyncOutcome {
+  rounds: number;
+  /** Events we sent that the other side stored. */
+  sent: number;
+  /** Events we received and stored. */
+  received: number;
+  /** Events either side refused (with reasons, for logs). */
+  refused: { event_id: string | null; code: string; reason: string }[];
+  /** Message bytes both ways. */
+  bytes: number;
+}
+
+/** The calling side of one exchange with one peer. `send` carries a request to the peer and returns its reply. */
+export async function syncWith(log: EventLog, send: (request: SyncRequest) => Promise<SyncReply>): Promise<SyncOutcome> {
+  const outcome: SyncOutcome = { rounds: 0, sent: 0, received: 0, refused: [], bytes: 0 };
+  const reconciler = new Reconciler(log.keys());
+  let pendingItems: RangeItem[] = reconciler.open();
+  const want = new Set<string>();
+  const push = new Set<string>();
+  while (pendingItems.length > 0 || want.size > 0 || push.size > 0) {
+    if (++outcome.rounds > SYNC_MAX_ROUNDS) throw new Error(`sync did not settle within ${SYNC_MAX_ROUNDS} rounds`);
+    const items = takeWithin([...pendingItems], ITEMS_BYTES).taken;
+    const wantList = takeWithin([...want], KEYS_BYTES).taken;
+    const budget = SYNC_MESSAGE_BYTES - bytesOf(items) - bytesOf(wantList) - 256;
+    const pushKeys = [...push];
+    const { events, left } = await eventsFor(log, pushKeys, budget);
+    for (const key of pushKeys.slice(0, pushKeys.length - left.length)) push.delete(key);
+    const request: SyncRequest = { items, want: wantList, events };
+    const reply = await send(request);
+    outcome.bytes += bytesOf(request) + bytesOf(reply);
+    outcome.sent += reply.accepted;
+    outcome.refused.push(...reply.rejected);
+    const consumed = Math.max(0, Math.min(reply.consumed, items.length));
+    if (consumed === 0 && items.length > 0 && reply.items.length === 0 && events.length === 0 && wantList.length === 0) {
+      throw new Error('the peer consumed nothing; sync stopped');
+    }
+    pendingItems = pendingItems.slice(consumed);
+    // What they sent: store it; anything we asked for and did not get is asked again only if it was offered again.
+    const stored = reply.events.length > 0 ? await log.ingest(reply.events) : null;
+    if (stored) {
+      outcome.received += stored.accepted.length;
+      outcome.refused.push(...stored.rejected.map((r) => ({ event_id: r.eventId, code: r.code, reason: r.reason })));
+    }
+    for (const key of wantList) want.delete(key);
+    for (const key of reply.offer) if (!log.hasKey(key)) want.add(key);
+    for (const key of reply.want) push.add(key);
+    // Their items are compared against what we had when the exchange began, so answers stay consistent.
+    if (reply.items.length > 0) {
+      const ours = reconciler.respond(reply.items);
+      pendingItems.push(...ours.items);
+      for (const key of ours.want) if (!log.hasKey(key)) want.add(key);
+      for (const key of ours.offer) push.add(key);
+    }
+  }
+  return outcome;
+}

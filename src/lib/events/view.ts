@@ -1,0 +1,101 @@
+/**
+ * Materialised views (X02 §3.4): each service derives its state from the log by applying events in replay order.
+ * A view is a pure function of the ordered events, so every node that holds the same events holds the same view,
+ * whatever order they arrived in. The engine applies new events incrementally when they sort after everything
+ * applied so far, and replays from the start (or the last snapshot) when one lands in the past.
+ */
+import type { EventEnvelope, EventType } from './envelope.js';
+import { compareEvents } from './order.js';
+
+export interface MaterialisedView<State = unknown> {
+  /** Key of this view's state in a snapshot. */
+  readonly name: string;
+  /** The event types it reads; others never reach `apply`. */
+  readonly eventTypes: readonly EventType[];
+  reset(): void;
+  apply(event: EventEnvelope): void;
+  /** Plain JSON, so a snapshot can carry it. */
+  snapshotState(): State;
+  restoreState(state: State): void;
+}
+
+/** Where replay stands: the last event applied. */
+export interface ReplayPosition {
+  lamport: number;
+  event_id: string;
+}
+
+export type ViewsListener = (added: readonly EventEnvelope[]) => void;
+
+export class ReplayEngine {
+  private readonly views: MaterialisedView[] = [];
+  private readonly listeners = new Set<ViewsListener>();
+  private position: ReplayPosition | null = null;
+  private rebuilds = 0;
+
+  /** Views are applied in registration order for each event: register what others consult (the community) first. */
+  register(view: MaterialisedView): void {
+    if (this.views.some((existing) => existing.name === view.name)) throw new Error(`a view named ${view.name} is already registered`);
+    this.views.push(view);
+  }
+
+  /** Full replays so far (each out-of-order arrival costs one). */
+  get rebuildCount(): number {
+    return this.rebuilds;
+  }
+
+  get applied(): ReplayPosition | null {
+    return this.position;
+  }
+
+  /** Resets every view and replays `events` (any order). */
+  rebuild(events: readonly EventEnvelope[]): void {
+    this.rebuilds++;
+    for (const view of this.views) view.reset();
+    this.position = null;
+    this.applyInOrder([...events].sort(compareEvents));
+  }
+
+  /**
+   * Newly stored events. When all of them sort after what was applied, they are applied; otherwise `all` (the
+   * whole log, fetched only then) is replayed from scratch.
+   */
+  async added(events: readonly EventEnvelope[], all: () => Promise<readonly EventEnvelope[]>): Promise<void> {
+    if (events.length === 0) return;
+    const sorted = [...events].sort(compareEvents);
+    if (this.position === null || compareEvents(sorted[0], this.position) > 0) {
+      this.applyInOrder(sorted);
+    } else {
+      this.rebuild(await all());
+    }
+    for (const listener of [...this.listeners]) listener(sorted);
+  }
+
+  /** Heard after the views have applied a batch. */
+  subscribe(listener: ViewsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshotState(): Record<string, unknown> {
+    const state: Record<string, unknown> = {};
+    for (const view of this.views) state[view.name] = view.snapshotState();
+    return state;
+  }
+
+  /** Restores every view from a snapshot taken at `position`; events after it are then applied as usual. */
+  restore(state: Record<string, unknown>, position: ReplayPosition): void {
+    for (const view of this.views) {
+      if (!(view.name in state)) throw new Error(`the snapshot has no state for the ${view.name} view`);
+      view.restoreState(state[view.name]);
+    }
+    this.position = { lamport: position.lamport, event_id: position.event_id };
+  }
+
+  private applyInOrder(sorted: readonly EventEnvelope[]): void {
+    for (const event of sorted) {
+      for (const view of this.views) if (view.eventTypes.includes(event.event_type)) view.apply(event);
+      this.position = event;
+    }
+  }
+}
