@@ -1,0 +1,7 @@
+/** Communities (M01, M13, X02): the log's membership view, trust operations, invites and log sync over the bus. */
+export * from './policy.js';
+export * from './community-view.js';
+export * from './signatures.js';
+export * from './event-gate.js';
+export * from './community.js';
+export * from './log-sync.js';
