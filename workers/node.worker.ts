@@ -17,6 +17,8 @@ import {
 } from '../src/lib/client/api.js';
 import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
+import { OPEN_COMMUNITY_ID, type ActionOutcome } from '../src/lib/client/api.js';
+import { CommunityHost, type CommunitySetting } from './community-host.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
 const PEER_LIST_COALESCE_MS = 100;
@@ -27,6 +29,7 @@ let store: IdbDeviceStore;
 let keyPair: KeyPair;
 let node: HearthNode;
 let communityId = '';
+let host: CommunityHost;
 let createdKey = false;
 const links = new Map<string, PortLink | ChannelLink>();
 /** WebRTC frame channels transferred here by the main thread, by channelId, until a link takes them. */
@@ -74,6 +77,21 @@ function offerEcho(offered: boolean): void {
   }
 }
 
+async function saveCommunity(community: CommunitySetting | undefined): Promise<void> {
+  const settings = await store.settings();
+  await store.saveSettings({ ...settings, community });
+}
+
+/** Runs a community action; errors travel as data. `reload`: the node must restart into another community. */
+async function outcome(action: () => Promise<void>, reload = false): Promise<ActionOutcome> {
+  try {
+    await action();
+    return reload ? { ok: true, reload: true } : { ok: true };
+  } catch (err) {
+    return { ok: false, error: HearthError.from(err).toWire() };
+  }
+}
+
 function defaultDisplayName(kp: KeyPair): string {
   return `Neighbour ${kp.shortId.slice('ed25519:'.length, 'ed25519:'.length + 4)}`;
 }
@@ -98,12 +116,13 @@ function peerViews(): PeerView[] {
 const api: NodeWorkerApi = {
   async start(options) {
     if (node) return identityView();
-    communityId = options.communityId;
     store = await IdbDeviceStore.open();
     const loaded = await store.loadOrCreateKey();
     keyPair = loaded.keyPair;
     createdKey = loaded.created;
     const settings = await store.settings();
+    host = await CommunityHost.open(settings.community, keyPair, options.bridgeUrl, saveCommunity);
+    communityId = host.communityIdOr(OPEN_COMMUNITY_ID);
     node = createNode({
       keyPair,
       clock: systemClock,
@@ -111,12 +130,50 @@ const api: NodeWorkerApi = {
       displayName: settings.displayName ?? defaultDisplayName(keyPair),
       profile: 'spark',
       communityId,
+      membership: host.community ?? undefined,
       log: (level, message, fields) => {
         if (level === 'warn' || level === 'error') console[level](`[hearthnet] ${message}`, fields ?? {});
       }
     });
     offerEcho(settings.echoOffered === true);
+    await host.attach(node);
     return identityView();
+  },
+
+  async community() {
+    return host.state();
+  },
+
+  async subscribeCommunity(listener) {
+    host.subscribe(() => listener(host.state()));
+    listener(host.state());
+  },
+
+  createCommunity: (fields) => outcome(() => host.create(String(fields.name ?? ''), node.identity().displayName, fields.policy), true),
+
+  async createInvite(fields) {
+    try {
+      return { ok: true, invite: await host.createInvite(fields) };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
+  async previewInvite(text) {
+    try {
+      return { ok: true, preview: (await CommunityHost.preview(String(text), keyPair.nodeId)).preview };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
+  acceptInvite: (text) => outcome(() => host.accept(String(text)), true),
+  leaveCommunity: () => outcome(() => host.leave(), true),
+  promote: (nodeId, level) => outcome(() => host.promote(nodeId, level)),
+  revoke: (nodeId, reason) => outcome(() => host.revoke(nodeId, reason)),
+
+  async deviceCard() {
+    return host.deviceCard(node.identity().displayName);
   },
 
   async identity() {
@@ -257,7 +314,16 @@ const api: NodeWorkerApi = {
   async signHello(nonce) {
     const id = node.identity();
     return signPayload(
-      { node_id: keyPair.nodeId, community: communityId, display_name: id.displayName, profile: id.profile, nonce, timestamp: rfc3339(Date.now()) },
+      {
+        node_id: keyPair.nodeId,
+        community: communityId,
+        display_name: id.displayName,
+        profile: id.profile,
+        nonce,
+        timestamp: rfc3339(Date.now()),
+        // A newcomer shows the bridge the invite it holds (DESIGN §3.12); members need nothing more.
+        ...(host.helloCredential() ? { invite: host.helloCredential() } : {})
+      },
       keyPair
     );
   },

@@ -66,8 +66,87 @@ export interface CallRequest {
   timeoutMs?: number;
 }
 
+/** A member as the Community page lists them. */
+export interface MemberView {
+  nodeId: string;
+  shortId: string;
+  displayName: string;
+  level: 'member' | 'trusted' | 'anchor';
+  addedAt: string;
+  addedBy: string;
+  isSelf: boolean;
+  /** Linked to this node right now. */
+  online: boolean;
+  /** The bridge's own node (keeps a durable copy of the log). */
+  isBridge: boolean;
+}
+
+export interface InviteView {
+  eventId: string;
+  inviteeNodeId: string;
+  displayName: string;
+  level: 'member' | 'trusted';
+  expiresAt: string;
+  redeemedBy: string | null;
+  inviter: string;
+}
+
+/**
+ * Where this device stands. `none`: not in a community (open room); `joining`: holds an invite and waits to reach
+ * someone who has the log; `member`; `revoked`: removed (the log stays readable, nothing is accepted from it).
+ */
+export interface CommunityState {
+  status: 'none' | 'joining' | 'member' | 'revoked';
+  communityId: string | null;
+  name: string | null;
+  /** This node's level in the community. */
+  level: 'none' | 'member' | 'trusted' | 'anchor' | 'revoked';
+  policy: Record<string, number | boolean> | null;
+  members: MemberView[];
+  revoked: { nodeId: string; shortId: string; revokedAt: string; reason: string }[];
+  invites: InviteView[];
+  events: number;
+  headLamport: number;
+  /** May invite members (and trusted, when `canInviteTrusted`). */
+  canInvite: boolean;
+  canInviteTrusted: boolean;
+  /** Trusted or anchor: may promote, and co-sign demotions and revocations. */
+  canModerate: boolean;
+  /** Signatures the policy needs to revoke / demote. */
+  revokeSignatures: number;
+  joining: { communityName: string; inviterShortId: string; level: string; error: string | null } | null;
+  bridge: { nodeId: string | null; member: boolean; note: string | null };
+  /** Last sync with each peer, newest first. */
+  sync: { peer: string; peerName: string; at: number; ok: boolean; received: number; sent: number; error?: string }[];
+}
+
+/** What the join page shows before anyone commits: read from the invite, signature checked. */
+export interface InvitePreview {
+  communityId: string;
+  communityName: string;
+  inviterNodeId: string;
+  inviterShortId: string;
+  level: 'member' | 'trusted';
+  expiresAt: string;
+  /** A one-scan invite (any device may redeem it once) rather than one addressed to this device. */
+  oneScan: boolean;
+}
+
+export interface CreatedInvite {
+  /** https link that opens the join page; the QR encodes it. */
+  link: string;
+  /** The contract's invite_blob (paste form). */
+  blob: string;
+  expiresAt: string;
+  eventId: string;
+}
+
+/** Outcomes cross comlink as data (like CallOutcome). `reload` says the node restarted into another community. */
+export type ActionOutcome = { ok: true; reload?: boolean } | { ok: false; error: WireError };
+
 export interface NodeWorkerApi {
-  start(options: { communityId: string }): Promise<IdentityView>;
+  /** `bridgeUrl` is the signalling socket; its http(s) origin is where the bridge takes invites. */
+  start(options: { bridgeUrl: string }): Promise<IdentityView>;
   identity(): Promise<IdentityView>;
   setDisplayName(name: string): Promise<IdentityView>;
   peers(): Promise<PeerView[]>;
@@ -88,9 +167,27 @@ export interface NodeWorkerApi {
   /** The bus's metrics in Prometheus text format. */
   metrics(): Promise<string>;
   attachHost(port: MessagePort): Promise<void>;
+  community(): Promise<CommunityState>;
+  /** `listener` gets the state whenever the log or the peers change (coalesced). */
+  subscribeCommunity(listener: (state: CommunityState) => void): Promise<void>;
+  /** Founds a community with this device as anchor; the node restarts into it (`reload`). */
+  createCommunity(fields: { name: string; policy?: Record<string, number | boolean> }): Promise<ActionOutcome>;
+  /** A one-scan invite (no `inviteeNodeId`) or one addressed to a device (from its "fresh device" card or id). */
+  createInvite(fields: { level: 'member' | 'trusted'; ttlSeconds?: number; invitee?: string; displayName?: string; origin: string }): Promise<{ ok: true; invite: CreatedInvite } | { ok: false; error: WireError }>;
+  /** Reads an invite (link, blob, or hearthnet:// text) and checks it is usable by this device. */
+  previewInvite(text: string): Promise<{ ok: true; preview: InvitePreview } | { ok: false; error: WireError }>;
+  /** Keeps the invite and restarts the node into its community (`reload`); joining completes once synced. */
+  acceptInvite(text: string): Promise<ActionOutcome>;
+  /** Leaves the community on this device (the log stays on the others); restarts into the open room. */
+  leaveCommunity(): Promise<ActionOutcome>;
+  promote(nodeId: string, level: 'trusted' | 'anchor'): Promise<ActionOutcome>;
+  /** Revokes with this node's signature; succeeds only where the policy needs one signature. */
+  revoke(nodeId: string, reason: string): Promise<ActionOutcome>;
+  /** This device's "fresh device" card text (hearthnet-id://…), for an inviter to scan. */
+  deviceCard(): Promise<string>;
   signHello(nonce: string): Promise<Record<string, unknown>>;
   signSignal(to: string, data: unknown): Promise<Record<string, unknown>>;
 }
 
-/** Until communities exist (next issue) every node joins one open room on its bridge. */
+/** A device in no community joins this open room on its bridge (to meet others and to be invited). */
 export const OPEN_COMMUNITY_ID = 'hearthnet:open';

@@ -5,7 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import { writable, type Readable } from 'svelte/store';
-import { OPEN_COMMUNITY_ID, type BusView, type IdentityView, type NodeWorkerApi, type PeerView } from './api.js';
+import type { ActionOutcome, BusView, CommunityState, IdentityView, NodeWorkerApi, PeerView } from './api.js';
 import { MeshHost } from './mesh-host.js';
 import type { BridgeStatus } from '../adapters/browser/bridge-socket.js';
 
@@ -19,6 +19,8 @@ export interface NodeState {
   peers: PeerView[];
   /** Capabilities on the mesh and recent calls; null until the node runs in this tab. */
   bus: BusView | null;
+  /** The community this device is in (or joining); null until the node runs in this tab. */
+  community: CommunityState | null;
   bridge: BridgeStatus;
   bridgeUrl: string;
   error: string | null;
@@ -28,6 +30,11 @@ export interface NodeClient {
   state: Readable<NodeState>;
   api(): Comlink.Remote<NodeWorkerApi> | null;
   setDisplayName(name: string): Promise<void>;
+  /**
+   * Runs an action that may move the node into another community (create, join, leave); when it did, the page
+   * reloads so the bridge connection and every view start over in the new community.
+   */
+  switchCommunity(action: (api: Comlink.Remote<NodeWorkerApi>) => Promise<ActionOutcome>, then?: string): Promise<ActionOutcome>;
 }
 
 /** The bridge that served the app, unless `?bridge=wss://…` (remembered) says otherwise. */
@@ -43,7 +50,7 @@ export function bridgeUrlFor(location: Location): string {
 /** Created once by the root layout and shared with pages through Svelte context (see context.ts). */
 export function createNodeClient(): NodeClient {
   const bridgeUrl = bridgeUrlFor(window.location);
-  const state = writable<NodeState>({ role: 'starting', identity: null, peers: [], bus: null, bridge: 'closed', bridgeUrl, error: null });
+  const state = writable<NodeState>({ role: 'starting', identity: null, peers: [], bus: null, community: null, bridge: 'closed', bridgeUrl, error: null });
   let remote: Comlink.Remote<NodeWorkerApi> | null = null;
   const patch = (partial: Partial<NodeState>) => state.update((s) => ({ ...s, ...partial }));
 
@@ -52,10 +59,11 @@ export function createNodeClient(): NodeClient {
     remote = Comlink.wrap<NodeWorkerApi>(worker);
     // For the devtools console and benchmarks: `await hearthnet.api().peers()`.
     (globalThis as { hearthnet?: unknown }).hearthnet = { api: () => remote };
-    const identity = await remote.start({ communityId: OPEN_COMMUNITY_ID });
+    const identity = await remote.start({ bridgeUrl });
     patch({ role: 'leader', identity });
     await remote.subscribePeers(Comlink.proxy((peers: PeerView[]) => patch({ peers })));
     await remote.subscribeBus(Comlink.proxy((bus: BusView) => patch({ bus })));
+    await remote.subscribeCommunity(Comlink.proxy((community: CommunityState) => patch({ community })));
     const channel = new MessageChannel();
     await remote.attachHost(Comlink.transfer(channel.port2, [channel.port2]));
     const api = remote;
@@ -100,6 +108,16 @@ export function createNodeClient(): NodeClient {
       if (!remote) throw new Error('The node is not running in this tab.');
       const identity = await remote.setDisplayName(name);
       patch({ identity });
+    },
+    async switchCommunity(action, then) {
+      if (!remote) return { ok: false, error: { error: 'partition', message: 'The node is not running in this tab.' } };
+      const outcome = await action(remote);
+      if (outcome.ok && outcome.reload) {
+        // The lock and the worker go with the page; the next page load starts the node in its new community.
+        if (then) window.location.assign(then);
+        else window.location.reload();
+      }
+      return outcome;
     }
   };
 }

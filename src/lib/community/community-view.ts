@@ -26,7 +26,7 @@ export interface Member {
   invite_event_id: string | null;
 }
 
-export interface Invite {
+export interface InviteRecord {
   event_id: string;
   lamport: number;
   inviter: string;
@@ -57,7 +57,7 @@ interface State {
   genesis: Genesis | null;
   policy: CommunityPolicy | null;
   members: Member[];
-  invites: Invite[];
+  invites: InviteRecord[];
   revoked: Revocation[];
   head: number;
 }
@@ -83,7 +83,7 @@ export class CommunityView implements MaterialisedView<State> {
   private genesisInfo: Genesis | null = null;
   private currentPolicy: CommunityPolicy | null = null;
   private readonly memberMap = new Map<string, Member>();
-  private readonly inviteMap = new Map<string, Invite>();
+  private readonly inviteMap = new Map<string, InviteRecord>();
   private readonly revokedMap = new Map<string, Revocation>();
   private headLamport = 0;
 
@@ -122,11 +122,11 @@ export class CommunityView implements MaterialisedView<State> {
     return this.memberMap.get(nodeId);
   }
 
-  invite(eventId: string): Invite | undefined {
+  invite(eventId: string): InviteRecord | undefined {
     return this.inviteMap.get(eventId);
   }
 
-  invites(): Invite[] {
+  invites(): InviteRecord[] {
     return [...this.inviteMap.values()];
   }
 

@@ -7,7 +7,7 @@
 import { HearthError, generateKeyPair, keyPairFromSeed, rfc3339, type Clock, type KeyPair, type UlidGenerator } from '../core/index.js';
 import type { CallerLevel, MembershipView } from '../bus/index.js';
 import { EventLog, ReplayEngine, type EventEnvelope, type EventStore, type IngestResult, type MaterialisedView } from '../events/index.js';
-import { CommunityView, type CoSigner, type Invite, type MemberLevel } from './community-view.js';
+import { CommunityView, type CoSigner, type InviteRecord, type MemberLevel } from './community-view.js';
 import { EventGate } from './event-gate.js';
 import { proveInvite } from './invite-proof.js';
 import { makePolicy, type CommunityPolicy } from './policy.js';
@@ -151,7 +151,7 @@ export class Community implements MembershipView {
   redeemProblem(inviteEventId: string): HearthError | null {
     if (this.view.member(this.selfId)) return new HearthError('bad_request', 'this device is already a member of the community', { extra: { reason: 'already_member' } });
     if (this.view.levelOf(this.selfId) === 'revoked') return new HearthError('revoked', 'this device was removed from the community');
-    const invite: Invite | undefined = this.view.invite(inviteEventId);
+    const invite: InviteRecord | undefined = this.view.invite(inviteEventId);
     if (!invite) return new HearthError('not_found', 'the invite is not in the community log (yet): is the inviter or the bridge reachable?', { extra: { reason: 'sync_failed' } });
     if (invite.redeemed_by !== null) return new HearthError('unauthorized', `this invite was already used by ${invite.redeemed_by}; ask for a new one`, { extra: { reason: 'invite_used' } });
     if (Date.parse(invite.expires_at) < this.options.clock.now()) return new HearthError('expired', `this invite expired at ${invite.expires_at}; ask for a new one`, { extra: { reason: 'invite_expired' } });

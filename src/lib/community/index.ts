@@ -5,3 +5,6 @@ export * from './signatures.js';
 export * from './event-gate.js';
 export * from './community.js';
 export * from './log-sync.js';
+export * from './invite-blob.js';
+export * from './invite-proof.js';
+export * from './device-card.js';

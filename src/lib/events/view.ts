@@ -39,6 +39,13 @@ export class ReplayEngine {
     this.views.push(view);
   }
 
+  /** The registered view named `name`; throws if there is none (a wiring mistake). */
+  view(name: string): MaterialisedView {
+    const found = this.views.find((view) => view.name === name);
+    if (!found) throw new Error(`no view named ${name} is registered`);
+    return found;
+  }
+
   /** Full replays so far (each out-of-order arrival costs one). */
   get rebuildCount(): number {
     return this.rebuilds;

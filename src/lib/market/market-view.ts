@@ -14,9 +14,7 @@
  */
 import { parseRfc3339, rfc3339 } from '../core/index.js';
 import type { CallerLevel } from '../bus/index.js';
-import { compareEvents, type EventEnvelope, type EventType } from '../events/index.js';
-// Not re-exported by events/index.ts yet; imported from its file until it is.
-import type { MaterialisedView } from '../events/view.js';
+import { compareEvents, type EventEnvelope, type EventType, type MaterialisedView } from '../events/index.js';
 import { CATEGORIES, EXPIRY_REASONS, checkPostDraft, checkPostUpdate, isActiveMember, mayExpire, normaliseTags } from './post.js';
 import type { Category, ExpiryReason, Post } from './post.js';
 import { lexicalScore, searchableText, tokenise, type SearchableText } from './search.js';

@@ -5,3 +5,4 @@ export * from './ping.js';
 export { ManifestPublisher } from './manifest-publisher.js';
 export { RttProber, PROBE_INTERVAL_MS } from './rtt-prober.js';
 export * from './echo.js';
+export * from './community-services.js';

@@ -1,0 +1,73 @@
+/**
+ * The community's services on one node (STYLE §4–5): log sync and the marketplace, wired to the node's bus and
+ * the community's log and views. The composition root of a member node calls this once the community is open;
+ * `communityViews` is what `Community.open` needs so the marketplace replays with the membership view.
+ */
+import type { Clock } from '../core/index.js';
+import { LogSync, type Community, type InviteCredential } from '../community/index.js';
+import type { MaterialisedView } from '../events/index.js';
+import { MarketSweeper, MarketView, marketCapabilities } from '../market/index.js';
+import type { Scheduler } from '../transport/index.js';
+import type { HearthNode, NodeLog } from './types.js';
+
+/** The views every member node replays after the membership view, in order. */
+export function communityViews(community: Community): MaterialisedView[] {
+  return [new MarketView(community.view)];
+}
+
+export interface CommunityServices {
+  sync: LogSync;
+  market: MarketView;
+  stop(): void;
+}
+
+export interface CommunityServicesOptions {
+  node: HearthNode;
+  community: Community;
+  clock: Clock;
+  scheduler: Scheduler;
+  /** Ours while we hold an invite but have not joined yet. */
+  credential?: () => InviteCredential | null;
+  log?: NodeLog;
+}
+
+export function startCommunityServices(options: CommunityServicesOptions): CommunityServices {
+  const { node, community, clock, scheduler } = options;
+  const market = community.engine.view('market') as MarketView;
+  const sync = new LogSync({
+    community,
+    bus: node.bus,
+    clock,
+    scheduler,
+    // Everyone linked to us in this community who has not been removed from it.
+    peers: () => node.peers().filter((p) => p.communityId === community.communityId && community.levelOf(p.nodeId) !== 'revoked').map((p) => p.nodeId),
+    credential: options.credential,
+    log: (level, message, fields) => options.log?.(level, message, fields)
+  });
+  const withdraw = [node.register(sync.registration())];
+  const marketDeps = {
+    view: market,
+    append: (type: Parameters<Community['append']>[0], data: Record<string, unknown>) => community.append(type, data),
+    levelOf: (nodeId: string) => community.view.levelOf(nodeId),
+    clock,
+    selfId: community.selfId
+  };
+  for (const registration of marketCapabilities(marketDeps)) withdraw.push(node.register(registration));
+  const sweeper = new MarketSweeper({ ...marketDeps, scheduler });
+  sync.start();
+  sweeper.start();
+  // A peer that appears (or comes back) is synced with at once, not at the next round.
+  const unsubscribe = node.subscribe(({ kind, peer }) => {
+    if (kind === 'added' && peer.communityId === community.communityId) void sync.syncWith(peer.nodeId);
+  });
+  return {
+    sync,
+    market,
+    stop() {
+      unsubscribe();
+      sweeper.stop();
+      sync.stop();
+      for (const w of withdraw) w();
+    }
+  };
+}
