@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# All benchmarks: primitives and the bus in Node, then the mesh and primitives in Chromium (inside a private network namespace).
+# All benchmarks: primitives, the bus, the event stores and the community log in Node, then the mesh and primitives in Chromium (inside a private network namespace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsx bench/primitives.ts
 npx tsx bench/bus.ts
+npx tsx bench/event-store.ts
+npx tsx bench/events.ts
 [ -f build/index.html ] || npx vite build --logLevel warn
 bash tests/netns-run.sh npx tsx bench/mesh.ts

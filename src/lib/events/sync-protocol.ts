@@ -135,10 +135,10 @@ class ReplyBuilder {
   private eventBytes = 0;
 
   /**
-   * Puts the event for `key` in the answer, or its key in `offer`; false when neither fits. `force` lets `offer`
-   * run past its budget (by at most one want list or one leaf), for keys that must not be dropped.
+   * Puts the event for `key` in the answer. When it does not fit: with `canOffer` its key goes in `offer` (the
+   * other side asks again), otherwise nothing is added and the answer is false.
    */
-  async place(log: EventLog, key: string, force = false): Promise<boolean> {
+  async place(log: EventLog, key: string, canOffer: boolean): Promise<boolean> {
     const event = await log.get(eventIdOfKey(key));
     if (!event) return true; // not ours (any more): nothing to send
     const size = bytesOf(event);
@@ -147,13 +147,17 @@ class ReplyBuilder {
       this.events.push(event);
       return true;
     }
-    if (!force && this.keysOffer + bytesOf(key) > KEYS_BYTES) return false;
+    if (!canOffer) return false;
     this.keysOffer += bytesOf(key);
     this.offer.push(key);
     return true;
   }
 
-  /** Adds the answer to one item if all of it fits (the first always goes in); false leaves this builder as it was. */
+  /**
+   * Adds the answer to one item if all of it fits, events included (the first always goes in, offering by key what
+   * does not fit); false leaves this builder as it was, and the caller sends the item again. Deferring an item is
+   * cheaper than offering its keys: it costs one range, not one key per event.
+   */
   async tryAnswer(log: EventLog, reply: { items: RangeItem[]; want: string[]; offer: string[] }, first: boolean): Promise<boolean> {
     const itemsCost = bytesOf(reply.items);
     const wantCost = reply.want.reduce((n, key) => n + bytesOf(key), 0);
@@ -199,12 +203,17 @@ export async function syncWith(log: EventLog, send: (request: SyncRequest) => Pr
   let pendingItems: RangeItem[] = reconciler.open();
   const want = new Set<string>();
   const push = new Set<string>();
+  /** Events refused only because their author's join had not arrived yet (S5): tried again as events arrive. */
+  const parked = new Map<string, EventEnvelope>();
+  /** Items sent per message adapt to what the other side answers: items it defers would only travel again. */
+  let itemsBudget = ITEMS_BYTES;
   while (pendingItems.length > 0 || want.size > 0 || push.size > 0) {
     if (++outcome.rounds > SYNC_MAX_ROUNDS) throw new Error(`sync did not settle within ${SYNC_MAX_ROUNDS} rounds`);
-    const items = takeWithin([...pendingItems], ITEMS_BYTES).taken;
-    const wantList = takeWithin([...want], KEYS_BYTES).taken;
+    const items = takeWithin([...pendingItems], itemsBudget).taken;
+    const wantList = takeWithin([...want].sort(), KEYS_BYTES).taken;
     const budget = SYNC_MESSAGE_BYTES - bytesOf(items) - bytesOf(wantList) - 256;
-    const pushKeys = [...push];
+    // In replay order, so the other side meets a genesis or a join before the events that depend on it.
+    const pushKeys = [...push].sort();
     const { events, left } = await eventsFor(log, pushKeys, budget);
     for (const key of pushKeys.slice(0, pushKeys.length - left.length)) push.delete(key);
     const request: SyncRequest = { items, want: wantList, events };
@@ -217,22 +226,37 @@ export async function syncWith(log: EventLog, send: (request: SyncRequest) => Pr
       throw new Error('the peer consumed nothing; sync stopped');
     }
     pendingItems = pendingItems.slice(consumed);
+    itemsBudget = consumed < items.length ? Math.max(1024, bytesOf(items.slice(0, consumed)) + 512) : Math.min(ITEMS_BYTES, itemsBudget * 2);
     // What they sent: store it; anything we asked for and did not get is asked again only if it was offered again.
-    const stored = reply.events.length > 0 ? await log.ingest(reply.events) : null;
-    if (stored) {
-      outcome.received += stored.accepted.length;
-      outcome.refused.push(...stored.rejected.map((r) => ({ event_id: r.eventId, code: r.code, reason: r.reason })));
-    }
+    if (reply.events.length > 0) await ingestAndRetry(log, reply.events, parked, outcome);
     for (const key of wantList) want.delete(key);
     for (const key of reply.offer) if (!log.hasKey(key)) want.add(key);
     for (const key of reply.want) push.add(key);
     // Their items are compared against what we had when the exchange began, so answers stay consistent.
     if (reply.items.length > 0) {
       const ours = reconciler.respond(reply.items);
-      pendingItems.push(...ours.items);
+      // Depth first: the leftmost ranges settle first, so events arrive roughly in replay order and the views
+      // apply them incrementally instead of replaying the log again for every batch that lands in the past.
+      pendingItems = [...ours.items, ...pendingItems];
       for (const key of ours.want) if (!log.hasKey(key)) want.add(key);
       for (const key of ours.offer) push.add(key);
     }
   }
+  for (const event of parked.values()) outcome.refused.push({ event_id: event.event_id, code: 'unauthorized', reason: `event ${event.event_id} is by an author who never joined` });
   return outcome;
+}
+
+async function ingestAndRetry(log: EventLog, events: readonly EventEnvelope[], parked: Map<string, EventEnvelope>, outcome: SyncOutcome): Promise<void> {
+  const stored = await log.ingest(events);
+  outcome.received += stored.accepted.length;
+  const byId = new Map(events.map((e) => [e.event_id, e]));
+  for (const refusal of stored.rejected) {
+    const event = refusal.eventId === null ? undefined : byId.get(refusal.eventId);
+    if (refusal.code === 'unauthorized' && event) parked.set(event.event_id, event);
+    else outcome.refused.push({ event_id: refusal.eventId, code: refusal.code, reason: refusal.reason });
+  }
+  if (stored.accepted.length === 0 || parked.size === 0) return;
+  const retried = await log.ingest([...parked.values()]);
+  outcome.received += retried.accepted.length;
+  for (const event of retried.accepted) parked.delete(event.event_id);
 }
