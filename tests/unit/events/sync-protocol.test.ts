@@ -92,4 +92,28 @@ describe('log sync (PROTOCOL.md S1–S6)', () => {
     expect(strict.size).toBe(9);
     expect(outcome.refused.map((r) => r.code)).toEqual(['unauthorized']);
   });
+
+  it('events refused until an earlier-arriving dependency lands are retried within the same exchange (S5)', async () => {
+    // The "genesis" sorts last, so the catch-up meets every other event before it and the gate refuses them first.
+    const events = await makeEvents(300);
+    const genesis = events[events.length - 1];
+    const source = await openLog(1);
+    await source.ingest(events);
+    const time = new VirtualTime();
+    let open = false;
+    const gated = await EventLog.open({
+      store: new MemoryEventStore(),
+      keyPair: await keyPairFromSeed(new Uint8Array(32).fill(2)),
+      communityId: COMMUNITY,
+      clock: time,
+      nextId: ulidGenerator(time),
+      admit: async (event) => {
+        if (event.event_id === genesis.event_id) open = true;
+        return open ? null : { code: 'unauthorized', reason: 'author not joined yet' };
+      }
+    });
+    const outcome = await syncWith(gated, wire(new SyncResponder(source)).send);
+    expect(gated.size).toBe(300);
+    expect(outcome.refused).toEqual([]);
+  });
 });
