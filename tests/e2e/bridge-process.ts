@@ -10,7 +10,8 @@ export interface BridgeProcess {
   port: number;
   dataDir: string;
   stop(): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops (SIGTERM) or, with `crash`, kills (SIGKILL: no shutdown code runs) and starts again on the same port and data. */
+  restart(options?: { crash?: boolean }): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -59,10 +60,10 @@ export async function startBridge(extraArgs: string[] = []): Promise<BridgeProce
     await waitForHealth(url, child, () => log);
   }
 
-  async function stop(): Promise<void> {
-    if (!child || child.exitCode !== null) return;
+  async function stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
@@ -73,9 +74,9 @@ export async function startBridge(extraArgs: string[] = []): Promise<BridgeProce
     url,
     port,
     dataDir,
-    stop,
-    async restart() {
-      await stop();
+    stop: () => stop(),
+    async restart(options = {}) {
+      await stop(options.crash ? 'SIGKILL' : 'SIGTERM');
       await launch();
     }
   };

@@ -1,0 +1,40 @@
+/**
+ * One bridge per spec file, started before its first test and stopped (with every browser profile the file opened)
+ * after its last; tests in the file run in order and share what earlier ones set up.
+ */
+import { test, type Browser } from '@playwright/test';
+import { openNode, type OpenNode } from './app.js';
+import { removeDataDir, startBridge, type BridgeProcess } from './bridge-process.js';
+
+export interface BridgeSuite {
+  readonly bridge: BridgeProcess;
+  readonly nodes: OpenNode[];
+  /** A fresh browser profile (a separate node) with the app open; closed when the file ends. */
+  open(browser: Browser): Promise<OpenNode>;
+}
+
+export function bridgeSuite(extraArgs: string[] = []): BridgeSuite {
+  let bridge: BridgeProcess | null = null;
+  const nodes: OpenNode[] = [];
+  test.describe.configure({ mode: 'serial' });
+  test.beforeAll(async () => {
+    bridge = await startBridge(extraArgs);
+  });
+  test.afterAll(async () => {
+    for (const node of nodes) await node.context.close();
+    await bridge?.stop();
+    if (bridge) removeDataDir(bridge);
+  });
+  return {
+    get bridge() {
+      if (!bridge) throw new Error('the bridge is not running (beforeAll failed?)');
+      return bridge;
+    },
+    nodes,
+    async open(browser) {
+      const node = await openNode(browser, this.bridge.url);
+      nodes.push(node);
+      return node;
+    }
+  };
+}
