@@ -16,6 +16,7 @@ import {
   type Endpoint,
   type NodeManifest
 } from '../src/lib/core/index.js';
+import { CommunityRegistry } from './community-registry.js';
 import type { BridgeConfig } from './config.js';
 import { BridgeCounters } from './counters.js';
 import { loadOrCreateDeviceKey } from './device-key.js';
@@ -87,6 +88,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
   // upgraded sockets), then the listeners. Each is set once started, so a failed start closes what it opened.
   let mdns: MdnsPresence | null = null;
   let signalling: Signalling | null = null;
+  let communities: CommunityRegistry | null = null;
   const servers: Server[] = [];
   let closing: Promise<void> | null = null;
   const closeAll = (): Promise<void> => {
@@ -96,6 +98,8 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       };
       if (mdns) await step('mdns', mdns.close);
       if (signalling) await step('signalling', signalling.close);
+      // After the sockets: the member nodes' links are gone, so nothing new reaches the logs while they close.
+      if (communities) await step('communities', communities.close.bind(communities));
       await Promise.all(servers.map((server) => step('listener', () => closeServer(server))));
       log.info('bridge closed');
     })();
@@ -111,6 +115,12 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
     const tls = config.httpsPort > 0 ? await loadTlsMaterial({ ...config, commonName: `HearthNet bridge ${config.name}` }) : null;
     if (tls) log.info({ source: tls.source, cert: tls.certPath }, 'tls certificate ready');
 
+    // Every community replica is open, and its node back in its room, before the first client is let in.
+    const held = await CommunityRegistry.open({ dataDir: config.dataDir, keyPair, displayName: config.name, clock, logger: logger.child({ logger: 'relay.community' }) });
+    communities = held;
+    const heldList = held.list();
+    if (heldList.length > 0) log.info({ communities: heldList.map((c) => ({ id: c.community_id, status: c.status, events: c.events })) }, 'community replicas open');
+
     const counters = new BridgeCounters();
     const live = createSignalling({
       bridge: { node_id: keyPair.nodeId, name: config.name, version },
@@ -118,7 +128,8 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       counters,
       logger: logger.child({ logger: 'relay.signalling' }),
       clock,
-      timing: options.timing
+      timing: options.timing,
+      held
     });
     signalling = live;
 
@@ -136,6 +147,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       clients: live.sessionCount,
       sockets: live.socketCount,
       rooms: live.roomCount,
+      communities: held.list().length,
       bridges: mdns?.bridges() ?? [],
       counters: counters.rejectionsSnapshot(),
       traffic: counters.trafficSnapshot()
@@ -154,7 +166,13 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       return manifestCache.manifest;
     };
 
-    const handler = createRequestHandler({ appDir: config.appDir, health, manifest, logger: logger.child({ logger: 'relay.http' }) });
+    const handler = createRequestHandler({
+      appDir: config.appDir,
+      health,
+      manifest,
+      community: { join: (invite) => held.join(invite), list: () => held.list() },
+      logger: logger.child({ logger: 'relay.http' })
+    });
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (pathnameOf(request) === SIGNAL_PATH) return live.handleUpgrade(request, socket, head);
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

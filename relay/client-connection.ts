@@ -24,6 +24,7 @@ import {
   type SignedSignal
 } from './messages.js';
 import { MessageBudget } from './rate-limit.js';
+import type { HeldCommunities, RelayCarrier, RoomNode } from './room-node.js';
 import type { RoomMember, Rooms } from './rooms.js';
 
 /** Close codes: 1008 policy violation (refused admission), 4000 replaced by a newer session of the same NodeID. */
@@ -43,11 +44,13 @@ export interface SignallingContext {
   maxMessageBytes: number;
   messagesPerSecond: number;
   helloTimeoutMs: number;
+  /** The bridge's own member nodes, by community (B7, B8); absent when the bridge holds no logs. */
+  held?: HeldCommunities;
 }
 
 type Phase = 'challenged' | 'admitted' | 'closed';
 
-export class ClientConnection implements RoomMember {
+export class ClientConnection implements RoomMember, RelayCarrier {
   private phase: Phase = 'challenged';
   private readonly nonce = newNonce();
   private readonly budget: MessageBudget;
@@ -95,6 +98,20 @@ export class ClientConnection implements RoomMember {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** The invite the hello showed, if any (B8): rooms are checked again when membership changes. */
+  get helloInvite(): Hello['invite'] {
+    return this.hello?.invite;
+  }
+
+  /** The bridge's member node in this session's room, if the bridge holds the community. */
+  private get roomNode(): RoomNode | undefined {
+    return this.ctx.held?.get(this.community);
+  }
+
   /** Sends one JSON message; false if the socket is closed or so backed up that the message was dropped. */
   send(message: object): boolean {
     if (this.ws.readyState !== WebSocket.OPEN || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
@@ -117,6 +134,17 @@ export class ClientConnection implements RoomMember {
 
   private get log(): Logger {
     return this.ctx.logger;
+  }
+
+  /**
+   * Closes an admitted session that no longer passes its room's check (B8: revoked while connected). Counted under
+   * `dropped_*`, so refused hellos and dropped sessions can be told apart.
+   */
+  expel(rejection: Rejection): void {
+    if (this.phase !== 'admitted') return;
+    const reason = rejection.code === 'revoked' ? 'dropped_revoked' : 'dropped_not_member';
+    this.roomNode?.detach(this);
+    this.refuse({ ...rejection, reason }, { close: true });
   }
 
   private refuse(rejection: Rejection, options: { close?: boolean; retryAfterMs?: number } = {}): void {
@@ -176,20 +204,29 @@ export class ClientConnection implements RoomMember {
     const rejection = await checkHello(hello, { nonce: this.nonce, nowMs: this.ctx.clock.now() });
     if (this.phase === 'closed') return;
     if (rejection) return this.refuse(rejection, { close: true });
+    // B8: a room whose community the bridge is a member of admits members and invite holders only.
+    const guard = this.ctx.held?.get(hello.community);
+    const refusal = guard?.gated ? await guard.admission(hello, this.ctx.clock.now()) : null;
+    if ((this.phase as Phase) === 'closed') return; // the socket closed while the log was consulted
+    if (refusal) return this.refuse(refusal, { close: true });
     clearTimeout(this.helloTimer);
     this.hello = hello;
     this.phase = 'admitted';
     const { rooms, counters } = this.ctx;
     const replaced = rooms.admit(this);
     counters.count('admitted');
+    const node = this.roomNode;
     if (replaced) {
       counters.count('replaced');
       replaced.phase = 'closed';
+      node?.detach(replaced);
       replaced.close(CLOSE_REPLACED, 'replaced by a newer session');
       replaced.announceDeparture();
     }
-    this.send(welcomeMessage(rooms.roommates(this).map((s) => s.peerInfo)));
+    // B7: the bridge's own node is listed like a peer; it links to us once the welcome is on its way.
+    this.send(welcomeMessage([...rooms.roommates(this).map((s) => s.peerInfo), ...(node ? [node.peerInfo] : [])]));
     for (const mate of rooms.roommates(this)) mate.send(peerJoinedMessage(this.peerInfo));
+    node?.attach(this);
     this.log.info(
       { node: shortOf(this.nodeId), community: this.community, display_name: hello.display_name, profile: hello.profile, remote: this.remoteAddress, replaced: Boolean(replaced) },
       'client admitted'
@@ -238,6 +275,12 @@ export class ClientConnection implements RoomMember {
   }
 
   private forwardRelay(to: string, frame: string): void {
+    const node = to === this.ctx.bridge.node_id ? this.roomNode : undefined;
+    if (node) {
+      node.deliver(this, frame);
+      this.ctx.counters.count('relays_to_member');
+      return;
+    }
     const target = this.target(to);
     if (!target) return;
     this.deliver(target, relayMessage(this.nodeId, frame), 'frame');
@@ -259,6 +302,7 @@ export class ClientConnection implements RoomMember {
     clearTimeout(this.helloTimer);
     const wasAdmitted = this.hello !== null;
     this.phase = 'closed';
+    if (wasAdmitted) this.roomNode?.detach(this);
     if (wasAdmitted && this.ctx.rooms.remove(this)) {
       this.announceDeparture();
       this.log.info({ node: shortOf(this.nodeId), community: this.community, remote: this.remoteAddress }, 'client left');

@@ -23,11 +23,17 @@ export const REJECTION_REASONS = [
   'hello_timeout',
   'too_many_clients',
   'dead_socket', // no pong to a heartbeat ping
-  'socket_error'
+  'socket_error',
+  // Rooms of communities the bridge is a member of (B8):
+  'revoked', // hello from a NodeID the community revoked
+  'not_member', // hello from a non-member that shows no invite
+  'invite_refused', // hello with an invite the bridge's copy of the log does not accept
+  'dropped_revoked', // a connected member the community revoked: socket closed
+  'dropped_not_member' // a connected client that no longer passes the room's check (e.g. its invite went to another)
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
-export const TRAFFIC_EVENTS = ['connected', 'admitted', 'replaced', 'left', 'signals_forwarded', 'relays_forwarded'] as const;
+export const TRAFFIC_EVENTS = ['connected', 'admitted', 'replaced', 'left', 'signals_forwarded', 'relays_forwarded', 'relays_to_member'] as const;
 export type TrafficEvent = (typeof TRAFFIC_EVENTS)[number];
 
 export class BridgeCounters {

@@ -1,10 +1,12 @@
 /**
- * The bridge's HTTP surface, shared by the HTTP and HTTPS listeners: `/health`, `/manifest`, the not-yet-built
- * contract gateway under `/bus/`, and the web app for everything else. WebSocket upgrades go to signalling.
+ * The bridge's HTTP surface, shared by the HTTP and HTTPS listeners: `/health`, `/manifest`, `/bridge/community` (the
+ * logs it holds), the not-yet-built contract gateway under `/bus/`, and the web app for everything else. WebSocket
+ * upgrades go to signalling.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HearthError } from '../src/lib/core/index.js';
+import { handleCommunityRequest, isCommunityPath, type CommunityRoutes } from './community-http.js';
 import { SIGNAL_PATH } from './signalling.js';
 import { serveStatic } from './static-files.js';
 
@@ -12,6 +14,8 @@ export interface HttpRoutes {
   appDir: string;
   health: () => object;
   manifest: () => Promise<object>;
+  /** `/bridge/community` and `/bridge/community/join` (community-http.ts); 404 without. */
+  community?: CommunityRoutes;
   logger: Logger;
 }
 
@@ -42,6 +46,10 @@ export function createRequestHandler(routes: HttpRoutes): RequestListener {
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (path.startsWith('/bus/')) {
       return sendWireError(res, new HearthError('not_implemented', 'the contract gateway is not available on this bridge yet'));
+    }
+    if (isCommunityPath(path)) {
+      if (!routes.community) return sendWireError(res, new HearthError('not_found', 'this bridge does not keep copies of community logs'));
+      return handleCommunityRequest(path, req, res, routes.community, sendJson);
     }
     if (!readOnly) {
       // 405 rather than the code's usual 400: HTTP clients and proxies understand it.

@@ -3,7 +3,7 @@
  * what a client sends, and the constructors of what the bridge sends. Signatures, nonces and rooms are checked
  * later (admission.ts, signalling.ts); nothing here throws on any input.
  */
-import { isFullNodeId, MAX_FRAME_BYTES, NODE_PROFILES, parseRfc3339, type ErrorCode, type NodeProfile } from '../src/lib/core/index.js';
+import { isFullNodeId, isUlid, MAX_FRAME_BYTES, NODE_PROFILES, parseRfc3339, type ErrorCode, type NodeProfile } from '../src/lib/core/index.js';
 import type { RejectionReason } from './counters.js';
 
 /** What the bridge answers and counts when it refuses a message. */
@@ -15,7 +15,13 @@ export interface Rejection {
 
 const reject = (code: ErrorCode, reason: RejectionReason, message: string): Rejection => ({ code, reason, message });
 
-/** The signed hello of B1; `signature` is checked by admission, not here. */
+/** What a newcomer shows a room the bridge guards (B8): the invite it holds and, for a one-scan invite, its proof. */
+export interface HelloInvite {
+  invite_event_id: string;
+  proof?: string;
+}
+
+/** The signed hello of B1; `signature` is checked by admission, not here. `invite` is signed with the rest. */
 export interface Hello {
   node_id: string;
   community: string;
@@ -23,6 +29,7 @@ export interface Hello {
   profile: NodeProfile;
   nonce: string;
   timestamp: string;
+  invite?: HelloInvite;
   signature?: unknown;
   [extra: string]: unknown;
 }
@@ -48,6 +55,8 @@ export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; re
 const MAX_COMMUNITY_LENGTH = 128;
 const MAX_DISPLAY_NAME_LENGTH = 64;
 const MAX_NONCE_LENGTH = 128;
+/** An invite proof is one `ed25519:` signature: 8 + 86 characters. */
+const MAX_PROOF_LENGTH = 128;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -65,6 +74,16 @@ export function helloShapeProblem(hello: unknown): string | null {
   if (!(NODE_PROFILES as readonly unknown[]).includes(hello.profile)) return `hello.profile must be one of ${NODE_PROFILES.join('|')}`;
   if (!isBoundedString(hello.nonce, MAX_NONCE_LENGTH)) return 'hello.nonce must be the challenge nonce';
   if (!isTimestamp(hello.timestamp)) return 'hello.timestamp must be RFC 3339 UTC';
+  if (hello.invite !== undefined) return helloInviteProblem(hello.invite);
+  return null;
+}
+
+function helloInviteProblem(invite: unknown): string | null {
+  if (!isRecord(invite)) return 'hello.invite must be an object';
+  const unknown = Object.keys(invite).filter((key) => key !== 'invite_event_id' && key !== 'proof');
+  if (unknown.length > 0) return `hello.invite has unknown fields (${unknown.slice(0, 4).join(', ')}); it holds invite_event_id and proof`;
+  if (!isUlid(invite.invite_event_id)) return 'hello.invite.invite_event_id must be the invite event id (a ULID)';
+  if (invite.proof !== undefined && !isBoundedString(invite.proof, MAX_PROOF_LENGTH)) return `hello.invite.proof must be a string of at most ${MAX_PROOF_LENGTH} characters`;
   return null;
 }
 
@@ -124,6 +143,8 @@ export interface PeerInfo {
   node_id: string;
   display_name: string;
   profile: NodeProfile;
+  /** The bridge's own member node (B7): reachable only through this socket, never by WebRTC. */
+  relay_only?: true;
 }
 
 export const challengeMessage = (nonce: string, bridge: { node_id: string; name: string; version: string }) => ({ t: 'challenge', nonce, bridge });

@@ -40,6 +40,11 @@ export class Rooms<S extends RoomMember> {
     return [...(this.byCommunity.get(session.community)?.values() ?? [])].filter((s) => s !== session);
   }
 
+  /** Every session in `community`'s room. */
+  inRoom(community: string): S[] {
+    return [...(this.byCommunity.get(community)?.values() ?? [])];
+  }
+
   /** The member `nodeId` of `community`, if any. */
   find(community: string, nodeId: string): S | undefined {
     return this.byCommunity.get(community)?.get(nodeId);

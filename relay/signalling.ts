@@ -10,7 +10,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { systemClock, type Clock } from '../src/lib/core/index.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, ClientConnection, type SignallingContext } from './client-connection.js';
 import type { BridgeCounters } from './counters.js';
-import { errorMessage } from './messages.js';
+import { errorMessage, peerJoinedMessage } from './messages.js';
+import type { HeldCommunities } from './room-node.js';
 import { Rooms } from './rooms.js';
 
 export const SIGNAL_PATH = '/signal';
@@ -27,6 +28,8 @@ export interface SignallingOptions {
   clock?: Clock;
   /** Protocol timings; tests shorten them. */
   timing?: { helloTimeoutMs?: number; heartbeatIntervalMs?: number };
+  /** Communities the bridge holds as a member node (B7, B8). */
+  held?: HeldCommunities;
 }
 
 export interface Signalling {
@@ -51,8 +54,10 @@ export function createSignalling(options: SignallingOptions): Signalling {
     clock: options.clock ?? systemClock,
     maxMessageBytes: limits.maxMessageBytes,
     messagesPerSecond: limits.messagesPerSecond,
-    helloTimeoutMs: options.timing?.helloTimeoutMs ?? HELLO_TIMEOUT_MS
+    helloTimeoutMs: options.timing?.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
+    held: options.held
   };
+  const unwatch = options.held ? watchHeldRooms(options.held, ctx.rooms, ctx.clock, logger) : () => {};
 
   // maxPayload is the hard memory bound: ws closes a socket (1009) on anything larger without buffering it. It is
   // twice the configured message limit so that a message just over the limit can still be read and answered with
@@ -104,6 +109,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     },
     async close() {
       clearInterval(heartbeat);
+      unwatch();
       for (const connection of connections) connection.close(CLOSE_GOING_AWAY, 'bridge shutting down');
       if (connections.size > 0) {
         let timer: NodeJS.Timeout | undefined;
@@ -117,4 +123,34 @@ export function createSignalling(options: SignallingOptions): Signalling {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     }
   };
+}
+
+/**
+ * Keeps rooms in step with the bridge's member nodes: a node that starts (the bridge joined a community) is
+ * announced to the room and linked to every client in it (B7); when membership changes, every session in the room
+ * is checked again, so a member revoked while connected is dropped at once (B8).
+ */
+function watchHeldRooms(held: HeldCommunities, rooms: Rooms<ClientConnection>, clock: Clock, logger: Logger): () => void {
+  const recheck = async (communityId: string) => {
+    const node = held.get(communityId);
+    if (!node?.gated) return;
+    for (const session of rooms.inRoom(communityId)) {
+      const refusal = await node.admission({ node_id: session.nodeId, invite: session.helloInvite }, clock.now());
+      if (refusal && rooms.find(communityId, session.nodeId) === session) {
+        logger.info({ node: session.nodeId, community: communityId, reason: refusal.reason }, 'dropping a session its community no longer admits');
+        session.expel(refusal);
+      }
+    }
+  };
+  return held.subscribe((communityId, change) => {
+    const node = held.get(communityId);
+    if (!node) return;
+    if (change === 'started') {
+      for (const session of rooms.inRoom(communityId)) {
+        session.send(peerJoinedMessage(node.peerInfo));
+        node.attach(session);
+      }
+    }
+    recheck(communityId).catch((err: unknown) => logger.error({ err, community: communityId }, 'room check failed'));
+  });
 }

@@ -289,7 +289,7 @@ export class CommunityHost {
       const open = community.view.invites().find((i) => i.invitee_node_id === bridgeId && i.redeemed_by === null && Date.parse(i.expires_at) > Date.now() + 60_000);
       const created = open ? null : await this.createInvite({ level: 'member', invitee: bridgeId, displayName: 'Bridge', origin: this.bridgeHttp });
       const blob = created?.blob ?? (await this.reissue(community, open!.event_id, bridgeId));
-      const response = await fetch(`${this.bridgeHttp}/community/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: blob }) });
+      const response = await fetch(`${this.bridgeHttp}/bridge/community/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite: blob }) });
       if (response.status === 404) this.bridgeNote = 'This bridge does not keep copies of community logs.';
       else if (!response.ok) this.bridgeNote = `The bridge did not take a copy: ${((await response.json().catch(() => ({}))) as { message?: string }).message ?? response.status}`;
       else this.bridgeNote = 'The bridge is joining; it keeps a copy of the log once synced.';

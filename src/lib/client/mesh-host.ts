@@ -26,6 +26,8 @@ interface PeerState {
   nodeId: string;
   /** Listed by the bridge right now. A peer with live WebRTC stays even when the bridge forgets it. */
   inRoom: boolean;
+  /** The bridge's own node (B7): the relay is its only path, so no WebRTC is tried. */
+  relayOnly: boolean;
   channel: WebRtcChannel | null;
   session: string | null;
   /** The peer announced the negotiated frame channel in this session's signals (see webrtc-channel.ts). */
@@ -101,12 +103,15 @@ export class MeshHost {
     const known = this.peers.get(peer.node_id);
     if (known) {
       known.inRoom = true;
+      // Listed again after the bridge socket came back: the relay link it lost then is reopened at once.
+      if (known.relayOnly) this.openRelay(known);
       return;
     }
-    debug('peer joined', peer.node_id);
+    debug('peer joined', peer.node_id, peer.relay_only ? '(relay only)' : '');
     const state: PeerState = {
       nodeId: peer.node_id,
       inRoom: true,
+      relayOnly: peer.relay_only === true,
       channel: null,
       session: null,
       peerFrameChannel: false,
@@ -116,6 +121,7 @@ export class MeshHost {
       retryTimer: null
     };
     this.peers.set(peer.node_id, state);
+    if (state.relayOnly) return this.openRelay(state);
     this.armFallback(state);
     // One side offers, so two tabs never glare: the smaller NodeID initiates.
     if (this.webrtcEnabled && this.options.nodeId < peer.node_id) this.startWebRtc(state, crypto.randomUUID());
@@ -225,7 +231,7 @@ export class MeshHost {
   private async handleSignal(from: string, signal: Record<string, unknown>): Promise<void> {
     const state = this.peers.get(from);
     debug('signal from', from, state ? 'known' : 'unknown');
-    if (!state || !this.webrtcEnabled) return;
+    if (!state || state.relayOnly || !this.webrtcEnabled) return;
     if (signal.from !== from || signal.to !== this.options.nodeId) return;
     if (!isWithinClockWindow(signal.timestamp, Date.now(), CALL_TIMESTAMP_WINDOW_SECONDS)) return;
     if (!(await verifyPayload(signal, from))) return;

@@ -9,7 +9,7 @@ import type { CapabilityBus, CapabilityRegistration } from '../bus/index.js';
 import { SYNC_MESSAGE_SCHEMA, SyncResponder, syncWith, type EventEnvelope, type SyncOutcome, type SyncReply, type SyncRequest } from '../events/index.js';
 import type { Scheduler, TimerHandle } from '../transport/index.js';
 import type { Community } from './community.js';
-import { verifyInviteProof } from './invite-proof.js';
+import { checkInviteCredential } from './invite-credential.js';
 
 export const SYNC_CAPABILITY = 'community.sync';
 export const SYNC_VERSION = '1.0';
@@ -165,14 +165,6 @@ export class LogSync {
     if (level === 'revoked') throw new HearthError('revoked', 'this node was removed from the community');
     if (level !== 'none') return;
     if (!invite) throw new HearthError('unauthorized', 'only members of this community may sync its log; redeem an invite first');
-    const held = community.view.invite(invite.invite_event_id);
-    if (!held) throw new HearthError('not_found', 'this node does not know that invite (yet); try the inviter or the bridge', { extra: { reason: 'invite_unknown' } });
-    if (held.redeemed_by !== null && held.redeemed_by !== caller) throw new HearthError('unauthorized', 'that invite was already used', { extra: { reason: 'invite_used' } });
-    if (Date.parse(held.expires_at) < this.options.clock.now()) throw new HearthError('expired', `that invite expired at ${held.expires_at}`, { extra: { reason: 'invite_expired' } });
-    if (held.invitee_node_id === caller) return;
-    const fields = { community_id: community.communityId, invite_event_id: invite.invite_event_id, node_id: caller };
-    if (!(await verifyInviteProof(invite.proof, held.invitee_node_id, fields))) {
-      throw new HearthError('unauthorized', 'the invite proof does not verify for this node', { extra: { reason: 'invitee_mismatch' } });
-    }
+    await checkInviteCredential(community, caller, invite, this.options.clock.now());
   }
 }

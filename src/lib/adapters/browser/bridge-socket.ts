@@ -9,6 +9,8 @@ export interface RoomPeer {
   node_id: string;
   display_name?: string;
   profile?: string;
+  /** The bridge's own member node (PROTOCOL B7): reachable through the bridge socket only, never by WebRTC. */
+  relay_only?: boolean;
 }
 
 /** Close code the bridge uses when a newer session with the same NodeID replaced this one (relay/README.md). */

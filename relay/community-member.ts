@@ -1,0 +1,248 @@
+/**
+ * The bridge as an always-on member of one community (DESIGN §1): a real HearthNode with the bridge's device key,
+ * over the community's log kept durably in SQLite, running log sync and the marketplace like any member. Its links
+ * are the `/signal` sockets of the room's clients (relay-link.ts). While it only holds an invite it syncs with that
+ * invite as its credential and writes its `joined` as soon as the invite's event has arrived.
+ */
+import type { Logger } from 'pino';
+import { Community, inviteSecretSeed, proveInvite, type Invite, type InviteCredential } from '../src/lib/community/index.js';
+import { checkInviteCredential } from '../src/lib/community/invite-credential.js';
+import { HearthError, ulidGenerator, type Clock, type KeyPair } from '../src/lib/core/index.js';
+import { communityViews, createNode, startCommunityServices, type CommunityServices, type HearthNode } from '../src/lib/node/index.js';
+import { systemScheduler } from '../src/lib/transport/index.js';
+import type { Hello, PeerInfo, Rejection } from './messages.js';
+import { RelayLink } from './relay-link.js';
+import type { RelayCarrier, RoomNode } from './room-node.js';
+import { SqliteEventStore } from './sqlite-event-store.js';
+
+export type MemberStatus = 'member' | 'joining' | 'revoked';
+
+/** What `GET /community` lists for each community. */
+export interface CommunitySummary {
+  community_id: string;
+  name: string | null;
+  status: MemberStatus;
+  events: number;
+  members: number;
+  head_lamport: number;
+  /** Why the last attempt to redeem the invite failed, while joining. */
+  error?: string;
+}
+
+export interface CommunityMemberOptions {
+  communityId: string;
+  keyPair: KeyPair;
+  /** `<data_dir>/communities`: one SQLite file per community. */
+  dir: string;
+  displayName: string;
+  clock: Clock;
+  logger: Logger;
+  /** Called when our own status changes (joined, revoked) and when anyone's membership may have changed. */
+  onChange(member: CommunityMember, change: 'status' | 'membership'): void;
+}
+
+/**
+ * The highest Lamport value stored (contract §7.6's head), read from the sorted replay keys (`<lamport>:<id>`). Not
+ * `log.head`, which is the clock for our next write and so may run ahead of what is stored.
+ */
+function highestLamport(sortedKeys: readonly string[]): number {
+  const last = sortedKeys[sortedKeys.length - 1];
+  return last === undefined ? 0 : Number.parseInt(last.slice(0, last.indexOf(':')), 10);
+}
+
+/** Membership changes reach signalling at most this often, so a sync of many events costs one room check. */
+const CHANGE_COALESCE_MS = 20;
+
+export class CommunityMember implements RoomNode {
+  private invite: Invite | null = null;
+  private credential: InviteCredential | null = null;
+  private joinError: string | null = null;
+  private redeeming = false;
+  private lastStatus: MemberStatus;
+  private readonly links = new Map<RelayCarrier, RelayLink>();
+  private linkCounter = 0;
+  private changeTimer: NodeJS.Timeout | null = null;
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  private constructor(
+    private readonly options: CommunityMemberOptions,
+    private readonly store: SqliteEventStore,
+    readonly community: Community,
+    readonly node: HearthNode,
+    private readonly services: CommunityServices
+  ) {
+    this.lastStatus = this.status;
+    this.unsubscribe = community.engine.subscribe((added) => {
+      if (this.status === 'joining') void this.tryRedeem();
+      if (added.some((event) => event.event_type.startsWith('community.'))) this.changed();
+    });
+  }
+
+  /** Opens (creating if needed) the replica of `communityId` and starts the member node on it. */
+  static async open(options: CommunityMemberOptions, invite: Invite | null): Promise<CommunityMember> {
+    const { communityId, keyPair, clock, logger } = options;
+    const store = SqliteEventStore.open(options.dir, communityId);
+    let community: Community;
+    try {
+      community = await Community.open({ store, keyPair, communityId, clock, nextId: ulidGenerator(clock), views: communityViews });
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
+    const node = createNode({ keyPair, clock, scheduler: systemScheduler, displayName: options.displayName, profile: 'bridge', communityId, membership: community, log });
+    let member: CommunityMember | null = null;
+    const services = startCommunityServices({
+      node,
+      community,
+      clock,
+      scheduler: systemScheduler,
+      // Shown to peers while we sync as a newcomer; LogSync itself stops sending it once we are a member.
+      credential: () => member?.credential ?? null,
+      log
+    });
+    member = new CommunityMember(options, store, community, node, services);
+    try {
+      if (invite) await member.setInvite(invite);
+    } catch (err) {
+      await member.close();
+      throw err;
+    }
+    return member;
+  }
+
+  get communityId(): string {
+    return this.options.communityId;
+  }
+
+  get status(): MemberStatus {
+    const self = this.options.keyPair.nodeId;
+    if (this.community.view.member(self)) return 'member';
+    return this.community.view.levelOf(self) === 'revoked' ? 'revoked' : 'joining';
+  }
+
+  /** The invite held while joining (persisted by the registry so a restart can finish the join). */
+  get pendingInvite(): Invite | null {
+    return this.status === 'joining' ? this.invite : null;
+  }
+
+  get gated(): boolean {
+    return this.status === 'member';
+  }
+
+  get peerInfo(): PeerInfo {
+    return { node_id: this.options.keyPair.nodeId, display_name: this.options.displayName, profile: 'bridge', relay_only: true };
+  }
+
+  /** Takes (or replaces) the invite to join with, and tries it at once in case its event is already here. */
+  async setInvite(invite: Invite): Promise<void> {
+    const self = this.options.keyPair.nodeId;
+    const id = invite.invite_event_id;
+    this.credential = invite.invite_secret
+      ? { invite_event_id: id, proof: await proveInvite(inviteSecretSeed(invite), { community_id: this.communityId, invite_event_id: id, node_id: self }) }
+      : { invite_event_id: id };
+    this.invite = invite;
+    this.joinError = null;
+    await this.tryRedeem();
+    // Peers already linked learn of the invite at the next round; ask them now so joining takes one exchange.
+    if (this.status === 'joining') this.services.sync.syncAll();
+  }
+
+  summary(): CommunitySummary {
+    const { view, log } = this.community;
+    const summary: CommunitySummary = {
+      community_id: this.communityId,
+      name: view.genesis?.name ?? this.invite?.community_name ?? null,
+      status: this.status,
+      events: log.size,
+      members: view.members().length,
+      head_lamport: highestLamport(log.keys())
+    };
+    if (summary.status === 'joining' && this.joinError) summary.error = this.joinError;
+    return summary;
+  }
+
+  async admission(hello: Pick<Hello, 'node_id' | 'invite'>, nowMs: number): Promise<Rejection | null> {
+    const level = this.community.levelOf(hello.node_id);
+    if (level === 'revoked') return { code: 'revoked', reason: 'revoked', message: 'this node was removed from the community; its room on this bridge is closed to it' };
+    if (level !== 'none') return null;
+    if (!hello.invite) {
+      return { code: 'unauthorized', reason: 'not_member', message: 'only members of this community may enter its room on this bridge; redeem an invite first (a newcomer sends hello.invite)' };
+    }
+    try {
+      await checkInviteCredential(this.community, hello.node_id, hello.invite, nowMs);
+      return null;
+    } catch (err) {
+      const error = HearthError.from(err);
+      return { code: error.code, reason: 'invite_refused', message: error.message };
+    }
+  }
+
+  attach(client: RelayCarrier): void {
+    if (this.closed || this.links.has(client)) return;
+    const link = new RelayLink(`bridge-relay-${++this.linkCounter}`, client, this.options.keyPair.nodeId);
+    this.links.set(client, link);
+    link.onClose(() => {
+      if (this.links.get(client) === link) this.links.delete(client);
+    });
+    this.node.addLink(link);
+  }
+
+  detach(client: RelayCarrier): void {
+    this.links.get(client)?.close();
+  }
+
+  deliver(client: RelayCarrier, frame: string): void {
+    this.links.get(client)?.deliver(frame);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.services.stop();
+    this.node.stop();
+    // Let writes already queued on the log finish before the database goes away.
+    await this.community.log.ingest([]).catch(() => {});
+    await this.community.settled().catch(() => {});
+    this.store.close();
+  }
+
+  /** Writes our `joined` once the invite's event is in the replica. Failures are kept for `summary`. */
+  private async tryRedeem(): Promise<void> {
+    const invite = this.invite;
+    if (this.closed || this.redeeming || !invite || this.status !== 'joining') return;
+    if (!this.community.view.invite(invite.invite_event_id)) return; // not synced in yet
+    this.redeeming = true;
+    try {
+      const seed = invite.invite_secret ? inviteSecretSeed(invite) : null;
+      const self = this.options.keyPair.nodeId;
+      await this.community.redeem(invite.invite_event_id, seed, { node_id: self, display_name: this.options.displayName, profile: 'bridge' });
+      this.joinError = null;
+      this.options.logger.info({ community: this.communityId }, 'joined the community as a member');
+    } catch (err) {
+      this.joinError = HearthError.from(err).message;
+      this.options.logger.warn({ community: this.communityId, error: this.joinError }, 'could not redeem the invite');
+    } finally {
+      this.redeeming = false;
+    }
+    this.changed();
+  }
+
+  /** Coalesced: tells the registry when our status moved, and signalling that the room may need a check. */
+  private changed(): void {
+    if (this.changeTimer || this.closed) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = null;
+      if (this.closed) return;
+      const status = this.status;
+      if (status !== this.lastStatus) {
+        this.lastStatus = status;
+        this.options.onChange(this, 'status');
+      }
+      this.options.onChange(this, 'membership');
+    }, CHANGE_COALESCE_MS);
+  }
+}

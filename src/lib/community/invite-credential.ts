@@ -1,0 +1,25 @@
+/**
+ * The invite a newcomer presents before it is a member (DESIGN §3.9, §3.12): to sync the log (log-sync.ts) and to
+ * enter a community's room on a bridge that holds the log (relay/). One check, so both say yes and no alike.
+ */
+import { HearthError } from '../core/index.js';
+import type { Community } from './community.js';
+import { verifyInviteProof } from './invite-proof.js';
+import type { InviteCredential } from './log-sync.js';
+
+/**
+ * Resolves when `credential` lets `caller`, who is not a member, act on the invite now: the invite is in our copy
+ * of the log, not used by someone else, not expired, and either addressed to `caller` or proven with its key.
+ * Throws HearthError with M13's reason otherwise. Members and revoked nodes are the caller's business.
+ */
+export async function checkInviteCredential(community: Community, caller: string, credential: InviteCredential, nowMs: number): Promise<void> {
+  const held = community.view.invite(credential.invite_event_id);
+  if (!held) throw new HearthError('not_found', 'this node does not know that invite (yet); try the inviter or the bridge', { extra: { reason: 'invite_unknown' } });
+  if (held.redeemed_by !== null && held.redeemed_by !== caller) throw new HearthError('unauthorized', 'that invite was already used', { extra: { reason: 'invite_used' } });
+  if (Date.parse(held.expires_at) < nowMs) throw new HearthError('expired', `that invite expired at ${held.expires_at}`, { extra: { reason: 'invite_expired' } });
+  if (held.invitee_node_id === caller) return;
+  const fields = { community_id: community.communityId, invite_event_id: credential.invite_event_id, node_id: caller };
+  if (!(await verifyInviteProof(credential.proof, held.invitee_node_id, fields))) {
+    throw new HearthError('unauthorized', 'the invite proof does not verify for this node', { extra: { reason: 'invitee_mismatch' } });
+  }
+}
