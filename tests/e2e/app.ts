@@ -1,5 +1,5 @@
 /** Helpers for driving the app as a person would: open it, read what the page shows. */
-import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 
 export interface OpenNode {
   context: BrowserContext;
@@ -9,8 +9,8 @@ export interface OpenNode {
 }
 
 /** A fresh browser profile (a separate node) with the app open on its home page and its identity shown. */
-export async function openNode(browser: Browser, bridgeUrl: string): Promise<OpenNode> {
-  const context = await browser.newContext();
+export async function openNode(browser: Browser, bridgeUrl: string, options: BrowserContextOptions = {}): Promise<OpenNode> {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
   // SvelteKit turns a render failure into its 500 page and only logs it: print it, or a failure has no cause.

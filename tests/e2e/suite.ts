@@ -2,7 +2,7 @@
  * One bridge per spec file, started before its first test and stopped (with every browser profile the file opened)
  * after its last; tests in the file run in order and share what earlier ones set up.
  */
-import { test, type Browser } from '@playwright/test';
+import { test, type Browser, type BrowserContextOptions } from '@playwright/test';
 import { openNode, type OpenNode } from './app.js';
 import { removeDataDir, startBridge, type BridgeProcess } from './bridge-process.js';
 
@@ -10,7 +10,7 @@ export interface BridgeSuite {
   readonly bridge: BridgeProcess;
   readonly nodes: OpenNode[];
   /** A fresh browser profile (a separate node) with the app open; closed when the file ends. */
-  open(browser: Browser): Promise<OpenNode>;
+  open(browser: Browser, options?: BrowserContextOptions): Promise<OpenNode>;
 }
 
 export function bridgeSuite(extraArgs: string[] = []): BridgeSuite {
@@ -31,8 +31,8 @@ export function bridgeSuite(extraArgs: string[] = []): BridgeSuite {
       return bridge;
     },
     nodes,
-    async open(browser) {
-      const node = await openNode(browser, this.bridge.url);
+    async open(browser, options) {
+      const node = await openNode(browser, this.bridge.url, options);
       nodes.push(node);
       return node;
     }

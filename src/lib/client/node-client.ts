@@ -23,6 +23,8 @@ export interface NodeState {
   community: CommunityState | null;
   bridge: BridgeStatus;
   bridgeUrl: string;
+  /** The person disconnected this device from the mesh (Mesh page): no bridge, no peers, everything local goes on. */
+  disconnected: boolean;
   error: string | null;
 }
 
@@ -34,6 +36,8 @@ export interface NodeClient {
    * Runs an action that may move the node into another community (create, join, leave); when it did, the page
    * reloads so the bridge connection and every view start over in the new community.
    */
+  /** Cuts this device off the mesh (every peer link and the bridge) or reconnects it; the node keeps running. */
+  setDisconnected(disconnected: boolean): void;
   switchCommunity(action: (api: Comlink.Remote<NodeWorkerApi>) => Promise<ActionOutcome>, then?: string): Promise<ActionOutcome>;
 }
 
@@ -50,8 +54,9 @@ export function bridgeUrlFor(location: Location): string {
 /** Created once by the root layout and shared with pages through Svelte context (see context.ts). */
 export function createNodeClient(): NodeClient {
   const bridgeUrl = bridgeUrlFor(window.location);
-  const state = writable<NodeState>({ role: 'starting', identity: null, peers: [], bus: null, community: null, bridge: 'closed', bridgeUrl, error: null });
+  const state = writable<NodeState>({ role: 'starting', identity: null, peers: [], bus: null, community: null, bridge: 'closed', bridgeUrl, disconnected: false, error: null });
   let remote: Comlink.Remote<NodeWorkerApi> | null = null;
+  let mesh: MeshHost | null = null;
   const patch = (partial: Partial<NodeState>) => state.update((s) => ({ ...s, ...partial }));
 
   async function runNode(): Promise<void> {
@@ -74,6 +79,7 @@ export function createNodeClient(): NodeClient {
       signer: { signHello: (nonce) => api.signHello(nonce), signSignal: (to, data) => api.signSignal(to, data) },
       onBridgeStatus: (bridge) => patch({ bridge })
     });
+    mesh = host;
     host.start();
     // Closing the tab closes its data channels and bridge socket at once, so neighbours see it leave at once.
     window.addEventListener('pagehide', () => host.stop());
@@ -108,6 +114,12 @@ export function createNodeClient(): NodeClient {
       if (!remote) throw new Error('The node is not running in this tab.');
       const identity = await remote.setDisplayName(name);
       patch({ identity });
+    },
+    setDisconnected(disconnected: boolean) {
+      if (!mesh) return;
+      if (disconnected) mesh.stop();
+      else mesh.start();
+      patch({ disconnected });
     },
     async switchCommunity(action, then) {
       if (!remote) return { ok: false, error: { error: 'partition', message: 'The node is not running in this tab.' } };
