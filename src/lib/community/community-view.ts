@@ -24,6 +24,8 @@ export interface Member {
   added_by: string;
   /** The `community.member.invited` event redeemed, or null for the founder. */
   invite_event_id: string | null;
+  /** Our `joined` event (the genesis for the founder). */
+  join_event_id: string;
 }
 
 export interface InviteRecord {
@@ -225,7 +227,8 @@ export class CommunityView implements MaterialisedView<State> {
       display_name: typeof event.data.display_name === 'string' ? event.data.display_name : '',
       added_at: event.wall_clock,
       added_by: event.author,
-      invite_event_id: null
+      invite_event_id: null,
+      join_event_id: event.event_id
     });
   }
 
@@ -233,11 +236,19 @@ export class CommunityView implements MaterialisedView<State> {
     const { invite_event_id, invitee_node_id } = event.data;
     if (typeof invite_event_id !== 'string') return;
     const invite = this.inviteMap.get(invite_event_id);
-    // Single use: the first redemption in replay order wins, on every node alike.
-    if (!invite || invite.redeemed_by !== null || invitee_node_id !== invite.invitee_node_id) return;
+    if (!invite || invitee_node_id !== invite.invitee_node_id) return;
     if (this.memberMap.has(event.author) || this.revokedMap.has(event.author)) return;
     if (parseRfc3339(event.wall_clock) > parseRfc3339(invite.expires_at)) return;
     if (!this.activeMember(invite.inviter)) return; // an invite dies with its inviter's membership
+    if (invite.redeemed_by !== null) {
+      // Single use. Two redemptions (one one-scan invite on two devices, across a partition): the one written
+      // first by its own clock keeps it, on every node alike. Not the first in replay order: a device that read the
+      // log early and redeemed offline much later writes a low Lamport value, and must not unseat the member who
+      // joined in the meantime.
+      const holder = this.memberMap.get(invite.redeemed_by);
+      if (!holder || !isEarlier(event.wall_clock, event.event_id, holder.added_at, holder.join_event_id)) return;
+      this.memberMap.delete(holder.node_id);
+    }
     invite.redeemed_by = event.author;
     const manifest = event.data.node_manifest as { display_name?: unknown } | undefined;
     this.memberMap.set(event.author, {
@@ -246,7 +257,8 @@ export class CommunityView implements MaterialisedView<State> {
       display_name: typeof manifest?.display_name === 'string' ? manifest.display_name : invite.display_name,
       added_at: event.wall_clock,
       added_by: invite.inviter,
-      invite_event_id
+      invite_event_id,
+      join_event_id: event.event_id
     });
   }
 
@@ -273,6 +285,13 @@ export class CommunityView implements MaterialisedView<State> {
       return member !== undefined && RANK[member.level] >= RANK.trusted;
     });
   }
+}
+
+/** Is (wall clock, id) `a` before `b`? */
+function isEarlier(aClock: string, aId: string, bClock: string, bId: string): boolean {
+  const a = parseRfc3339(aClock);
+  const b = parseRfc3339(bClock);
+  return a !== b ? a < b : aId < bId;
 }
 
 function isLevel(value: unknown): value is MemberLevel {

@@ -17,6 +17,8 @@ const MAX_CO_SIGNERS = 16;
 
 export class EventGate {
   private readonly known = new Set<string>();
+  /** Invite events stored (id → invitee): a join must name one of these, or anyone could write themselves in. */
+  private readonly invites = new Map<string, string>();
 
   constructor(private readonly communityId: string) {}
 
@@ -24,6 +26,7 @@ export class EventGate {
   learn(events: Iterable<EventEnvelope>): void {
     for (const event of events) {
       if (event.event_type === 'community.created' || event.event_type === 'community.member.joined') this.known.add(event.author);
+      if (event.event_type === 'community.member.invited' && typeof event.data.invitee_node_id === 'string') this.invites.set(event.event_id, event.data.invitee_node_id);
     }
   }
 
@@ -47,6 +50,10 @@ export class EventGate {
       if (typeof data.invite_event_id !== 'string' || !isFullNodeId(invitee)) {
         return { code: 'bad_request', reason: `join ${event.event_id} must name the invite (invite_event_id) and its invitee_node_id` };
       }
+      // The invite must be stored first (a later sync retries); invites never change, so this stays order-free.
+      if (this.invites.get(data.invite_event_id) !== invitee) {
+        return { code: 'unauthorized', reason: `join ${event.event_id} names an invite this node does not hold (yet) for ${invitee}` };
+      }
       if (invitee !== event.author) {
         const fields = { community_id: this.communityId, invite_event_id: data.invite_event_id, node_id: event.author };
         if (!(await verifyInviteProof(data.invite_proof, invitee, fields))) {
@@ -59,6 +66,7 @@ export class EventGate {
     if (!this.known.has(event.author)) {
       return { code: 'unauthorized', reason: `event ${event.event_id} is by ${event.author}, who has not joined this community (yet)` };
     }
+    if (event.event_type === 'community.member.invited' && typeof data.invitee_node_id === 'string') this.invites.set(event.event_id, data.invitee_node_id);
     if ((TRUST_ACTIONS as readonly string[]).includes(event.event_type)) return this.checkCoSigners(event, event.event_type as TrustAction);
     return null;
   }

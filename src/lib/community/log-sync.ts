@@ -6,7 +6,7 @@
  */
 import { HearthError, type Clock } from '../core/index.js';
 import type { CapabilityBus, CapabilityRegistration } from '../bus/index.js';
-import { SYNC_MESSAGE_SCHEMA, SyncResponder, syncWith, type EventEnvelope, type SyncOutcome, type SyncReply, type SyncRequest } from '../events/index.js';
+import { SYNC_MESSAGE_BYTES, SYNC_MESSAGE_SCHEMA, SyncResponder, syncWith, type EventEnvelope, type SyncOutcome, type SyncReply, type SyncRequest } from '../events/index.js';
 import type { Scheduler, TimerHandle } from '../transport/index.js';
 import type { Community } from './community.js';
 import { checkInviteCredential } from './invite-credential.js';
@@ -49,6 +49,7 @@ export class LogSync {
   private readonly responder: SyncResponder;
   private readonly running = new Map<string, Promise<SyncOutcome | null>>();
   private readonly statuses = new Map<string, PeerSyncStatus>();
+  private readonly pushQueues = new Map<string, { events: EventEnvelope[]; sending: boolean }>();
   private timer: TimerHandle | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -126,12 +127,33 @@ export class LogSync {
     return run;
   }
 
-  /** Sends `events` to every peer without reconciling. */
+  /**
+   * Sends `events` to every peer without reconciling. One push is in flight per peer; what is written meanwhile
+   * waits and goes in the next one, so a burst of writes never runs a peer out of call slots (a lost push is healed
+   * by the next exchange).
+   */
   push(events: readonly EventEnvelope[]): void {
     for (const peer of this.options.peers()) {
-      this.send(peer, { items: [], want: [], events: [...events] }).catch((err) => {
-        this.options.log?.('debug', 'push failed; the next sync heals it', { peer, error: HearthError.from(err).message });
-      });
+      const queue = this.pushQueues.get(peer) ?? { events: [], sending: false };
+      queue.events.push(...events);
+      this.pushQueues.set(peer, queue);
+      if (!queue.sending) void this.drainPushes(peer, queue);
+    }
+  }
+
+  private async drainPushes(peer: string, queue: { events: EventEnvelope[]; sending: boolean }): Promise<void> {
+    queue.sending = true;
+    try {
+      while (queue.events.length > 0) {
+        const batch = takeEventsWithin(queue.events, SYNC_MESSAGE_BYTES / 2);
+        await this.send(peer, { items: [], want: [], events: batch }).catch((err) => {
+          this.options.log?.('debug', 'push failed; the next sync heals it', { peer, error: HearthError.from(err).message });
+          queue.events.length = 0; // the peer is unreachable: the next exchange sends what it lacks
+        });
+      }
+    } finally {
+      queue.sending = false;
+      this.pushQueues.delete(peer);
     }
   }
 
@@ -152,7 +174,8 @@ export class LogSync {
   }
 
   private async send(peer: string, request: SyncRequest): Promise<SyncReply> {
-    const credential = this.options.community.view.member(this.options.community.selfId) ? null : (this.options.credential?.() ?? null);
+    // Kept on every call while we hold it: a peer that has not seen our `joined` yet still lets our push in (S4).
+    const credential = this.options.credential?.() ?? null;
     const input = credential ? { ...request, invite: credential } : request;
     const answer = (await this.options.bus.call(SYNC_CAPABILITY, SYNC_VERSION, { input }, { node: peer, timeoutMs: SYNC_CALL_TIMEOUT_MS })) as { output: SyncReply };
     return answer.output;
@@ -167,4 +190,17 @@ export class LogSync {
     if (!invite) throw new HearthError('unauthorized', 'only members of this community may sync its log; redeem an invite first');
     await checkInviteCredential(community, caller, invite, this.options.clock.now());
   }
+}
+
+/** Takes events from the front of `queue` up to `budget` bytes (at least one). */
+function takeEventsWithin(queue: EventEnvelope[], budget: number): EventEnvelope[] {
+  const taken: EventEnvelope[] = [];
+  let used = 0;
+  while (queue.length > 0) {
+    const size = JSON.stringify(queue[0]).length;
+    if (taken.length > 0 && used + size > budget) break;
+    used += size;
+    taken.push(queue.shift()!);
+  }
+  return taken;
 }

@@ -24,7 +24,8 @@ function pooledRandom(): () => number {
 
 export function ulidGenerator(clock: Clock): UlidGenerator {
   const next = monotonicFactory(pooledRandom());
-  return () => next(clock.now());
+  // ULIDs encode whole milliseconds; a clock with fractions (simulated link jitter) must not break them.
+  return () => next(Math.floor(clock.now()));
 }
 
 export function isUlid(value: unknown): value is string {

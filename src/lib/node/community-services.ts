@@ -15,6 +15,18 @@ export function communityViews(community: Community): MaterialisedView[] {
   return [new MarketView(community.view)];
 }
 
+/**
+ * Whom this node syncs with: members only, so the log is never sent to a node outside the community (S4). While we
+ * are joining, whoever is linked and not revoked: we call them showing our invite, and they decide.
+ */
+export function syncPeersOf(node: Pick<HearthNode, 'peers'>, community: Community): string[] {
+  const joining = !community.view.member(community.selfId);
+  return node
+    .peers()
+    .filter((p) => p.communityId === community.communityId && (joining ? community.levelOf(p.nodeId) !== 'revoked' : community.view.member(p.nodeId) !== undefined))
+    .map((p) => p.nodeId);
+}
+
 export interface CommunityServices {
   sync: LogSync;
   market: MarketView;
@@ -39,8 +51,7 @@ export function startCommunityServices(options: CommunityServicesOptions): Commu
     bus: node.bus,
     clock,
     scheduler,
-    // Everyone linked to us in this community who has not been removed from it.
-    peers: () => node.peers().filter((p) => p.communityId === community.communityId && community.levelOf(p.nodeId) !== 'revoked').map((p) => p.nodeId),
+    peers: () => syncPeersOf(node, community),
     credential: options.credential,
     log: (level, message, fields) => options.log?.(level, message, fields)
   });
