@@ -7,7 +7,10 @@
 import { DexieEventStore } from '../src/lib/adapters/browser/dexie-event-store.js';
 import type { CommunityState, CreatedInvite, InvitePreview } from '../src/lib/client/api.js';
 import {
+  COSIGN_CAPABILITY,
+  COSIGN_VERSION,
   Community,
+  proposeTrustAction,
   checkInviteUsable,
   decodeInvite,
   encodeDeviceCard,
@@ -18,7 +21,9 @@ import {
   signInvite,
   type Invite,
   type InviteCredential,
-  type MemberLevel
+  type MemberLevel,
+  type ProposalProgress,
+  type TrustAction
 } from '../src/lib/community/index.js';
 import { base64UrlEncode, HearthError, shortOf, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
 import { communityViews, startCommunityServices, type CommunityServices, type HearthNode } from '../src/lib/node/index.js';
@@ -43,7 +48,9 @@ export class CommunityHost {
   private bridgeNote: string | null = null;
   private bridgeTimer: ReturnType<typeof setInterval> | null = null;
   private readonly listeners = new Set<() => void>();
+  private notify: () => void = () => {};
   private node: HearthNode | null = null;
+  private proposal: (ProposalProgress & { done: boolean; error: string | null }) | null = null;
 
   private constructor(
     readonly community: Community | null,
@@ -89,6 +96,8 @@ export class CommunityHost {
     };
     community.engine.subscribe(changed);
     node.subscribe(changed);
+    this.services.cosign.subscribe(changed);
+    this.notify = changed;
     void this.tryRedeem();
     void this.keepBridgeMember();
     this.bridgeTimer = setInterval(() => void this.keepBridgeMember(), BRIDGE_RETRY_MS);
@@ -167,10 +176,39 @@ export class CommunityHost {
     await this.requireMember().promote(nodeId, level);
   }
 
-  async revoke(nodeId: string, reason: string): Promise<void> {
+  revoke(nodeId: string, reason: string): Promise<void> {
+    return this.propose('community.member.revoked', nodeId, { reason });
+  }
+
+  demote(nodeId: string, level: MemberLevel): Promise<void> {
+    return this.propose('community.member.demoted', nodeId, { newLevel: level });
+  }
+
+  answerCosign(id: string, approve: boolean): void {
+    if (!this.services) throw new HearthError('not_found', 'no co-sign request is waiting');
+    this.services.cosign.answer(id, approve);
+  }
+
+  /** Gathers trusted co-signatures from the members linked now, then writes the action (contract §4.18). */
+  private async propose(action: TrustAction, nodeId: string, detail: { reason?: string; newLevel?: MemberLevel }): Promise<void> {
     const community = this.requireMember();
-    const intent = community.trustIntent('community.member.revoked', nodeId, { reason });
-    await community.commitTrustAction('community.member.revoked', intent, []);
+    const node = this.node!;
+    if (this.proposal && !this.proposal.done) throw new HearthError('capacity_exceeded', 'another demotion or revocation is still gathering signatures');
+    const reachable = node.peers().map((p) => p.nodeId);
+    const ask = (peer: string, input: unknown) => node.bus.call(COSIGN_CAPABILITY, COSIGN_VERSION, { input }, { node: peer });
+    try {
+      await proposeTrustAction(community, action, nodeId, detail, ask, reachable, (progress) => {
+        this.proposal = { ...progress, signed: [...progress.signed], declined: [...progress.declined], waitingFor: [...progress.waitingFor], done: false, error: null };
+        this.notify();
+      });
+      if (this.proposal) this.proposal.done = true;
+    } catch (err) {
+      const error = HearthError.from(err);
+      this.proposal = this.proposal ? { ...this.proposal, done: true, error: error.message } : null;
+      throw error;
+    } finally {
+      this.notify();
+    }
   }
 
   deviceCard(displayName: string): string {
@@ -200,7 +238,9 @@ export class CommunityHost {
       revokeSignatures: 3,
       joining: null,
       bridge: { nodeId: this.bridgeNodeId, member: false, note: this.bridgeNote },
-      sync: []
+      sync: [],
+      cosignRequests: [],
+      proposal: null
     };
     if (!community) return empty;
     const view = community.view;
@@ -238,6 +278,29 @@ export class CommunityHost {
       revokeSignatures: view.policy?.min_signatures_to_revoke ?? 3,
       joining: status === 'joining' && this.invite ? { communityName: this.invite.community_name, inviterShortId: shortOf(this.invite.inviter_node_id), level: this.invite.initial_level, error: this.joinError } : null,
       bridge: { nodeId: this.bridgeNodeId, member: this.bridgeNodeId !== null && view.member(this.bridgeNodeId) !== undefined, note: this.bridgeNote },
+      cosignRequests: (this.services?.cosign.requests() ?? []).map((r) => ({
+        id: r.id,
+        from: r.from,
+        fromName: nameOf(r.from),
+        action: r.action === 'community.member.revoked' ? 'revoke' : 'demote',
+        target: r.intent.target_node_id as string,
+        targetName: nameOf(r.intent.target_node_id as string),
+        reason: typeof r.intent.reason === 'string' ? r.intent.reason : null,
+        newLevel: typeof r.intent.new_level === 'string' ? r.intent.new_level : null,
+        receivedAt: r.receivedAt
+      })),
+      proposal: this.proposal
+        ? {
+            action: this.proposal.action === 'community.member.revoked' ? 'revoke' : 'demote',
+            targetName: nameOf(this.proposal.target),
+            needed: this.proposal.needed,
+            signed: this.proposal.signed.map(nameOf),
+            waitingFor: this.proposal.waitingFor.map(nameOf),
+            declined: this.proposal.declined.map(nameOf),
+            done: this.proposal.done,
+            error: this.proposal.error
+          }
+        : null,
       sync: [...(this.services?.sync.status() ?? new Map()).entries()]
         .map(([peer, s]) => ({ peer, peerName: nameOf(peer), ...s }))
         .sort((a, b) => b.at - a.at)

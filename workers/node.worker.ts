@@ -171,6 +171,8 @@ const api: NodeWorkerApi = {
   leaveCommunity: () => outcome(() => host.leave(), true),
   promote: (nodeId, level) => outcome(() => host.promote(nodeId, level)),
   revoke: (nodeId, reason) => outcome(() => host.revoke(nodeId, reason)),
+  demote: (nodeId, level) => outcome(() => host.demote(nodeId, level)),
+  answerCosign: (id, approve) => outcome(async () => host.answerCosign(id, approve)),
 
   async deviceCard() {
     return host.deviceCard(node.identity().displayName);

@@ -116,6 +116,10 @@ export interface CommunityState {
   revokeSignatures: number;
   joining: { communityName: string; inviterShortId: string; level: string; error: string | null } | null;
   bridge: { nodeId: string | null; member: boolean; note: string | null };
+  /** Other trusted members asking this device to co-sign a demotion or revocation (a person decides). */
+  cosignRequests: { id: string; from: string; fromName: string; action: 'revoke' | 'demote'; target: string; targetName: string; reason: string | null; newLevel: string | null; receivedAt: number }[];
+  /** This device's own demotion or revocation while it gathers signatures, or how the last one ended. */
+  proposal: { action: 'revoke' | 'demote'; targetName: string; needed: number; signed: string[]; waitingFor: string[]; declined: string[]; done: boolean; error: string | null } | null;
   /** Last sync with each peer, newest first. */
   sync: { peer: string; peerName: string; at: number; ok: boolean; received: number; sent: number; error?: string }[];
 }
@@ -181,8 +185,15 @@ export interface NodeWorkerApi {
   /** Leaves the community on this device (the log stays on the others); restarts into the open room. */
   leaveCommunity(): Promise<ActionOutcome>;
   promote(nodeId: string, level: 'trusted' | 'anchor'): Promise<ActionOutcome>;
-  /** Revokes with this node's signature; succeeds only where the policy needs one signature. */
+  /**
+   * Revokes a member: asks the other trusted members linked now to co-sign (each decides on their device) and writes
+   * the revocation once the policy's count is met. Resolves when written, or with why not.
+   */
   revoke(nodeId: string, reason: string): Promise<ActionOutcome>;
+  /** Lowers a member's level, with co-signatures gathered like `revoke`. */
+  demote(nodeId: string, level: 'member' | 'trusted'): Promise<ActionOutcome>;
+  /** Answers a co-sign request shown in `cosignRequests`. */
+  answerCosign(id: string, approve: boolean): Promise<ActionOutcome>;
   /** This device's "fresh device" card text (hearthnet-id://…), for an inviter to scan. */
   deviceCard(): Promise<string>;
   signHello(nonce: string): Promise<Record<string, unknown>>;

@@ -8,3 +8,4 @@ export * from './log-sync.js';
 export * from './invite-blob.js';
 export * from './invite-proof.js';
 export * from './device-card.js';
+export * from './cosign.js';

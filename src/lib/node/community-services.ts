@@ -3,8 +3,8 @@
  * the community's log and views. The composition root of a member node calls this once the community is open;
  * `communityViews` is what `Community.open` needs so the marketplace replays with the membership view.
  */
-import type { Clock } from '../core/index.js';
-import { LogSync, type Community, type InviteCredential } from '../community/index.js';
+import { ulidGenerator, type Clock } from '../core/index.js';
+import { CosignInbox, LogSync, type Community, type InviteCredential } from '../community/index.js';
 import type { MaterialisedView } from '../events/index.js';
 import { MarketSweeper, MarketView, marketCapabilities } from '../market/index.js';
 import type { Scheduler } from '../transport/index.js';
@@ -30,6 +30,8 @@ export function syncPeersOf(node: Pick<HearthNode, 'peers'>, community: Communit
 export interface CommunityServices {
   sync: LogSync;
   market: MarketView;
+  /** Co-sign requests from other trusted members, waiting for a person here. */
+  cosign: CosignInbox;
   stop(): void;
 }
 
@@ -55,7 +57,8 @@ export function startCommunityServices(options: CommunityServicesOptions): Commu
     credential: options.credential,
     log: (level, message, fields) => options.log?.(level, message, fields)
   });
-  const withdraw = [node.register(sync.registration())];
+  const cosign = new CosignInbox(community, clock, ulidGenerator(clock));
+  const withdraw = [node.register(sync.registration()), node.register(cosign.registration())];
   const marketDeps = {
     view: market,
     append: (type: Parameters<Community['append']>[0], data: Record<string, unknown>) => community.append(type, data),
@@ -74,6 +77,7 @@ export function startCommunityServices(options: CommunityServicesOptions): Commu
   return {
     sync,
     market,
+    cosign,
     stop() {
       unsubscribe();
       sweeper.stop();
