@@ -11,6 +11,8 @@ import {
   COSIGN_VERSION,
   Community,
   proposeTrustAction,
+  deriveManifest,
+  signManifest,
   checkInviteUsable,
   decodeInvite,
   encodeDeviceCard,
@@ -209,6 +211,14 @@ export class CommunityHost {
     } finally {
       this.notify();
     }
+  }
+
+  async manifest(): Promise<{ json: string; signed: boolean }> {
+    const community = this.community;
+    if (!community) throw new HearthError('not_found', 'this device is not in a community');
+    const signed = community.view.member(this.keyPair.nodeId)?.level === 'anchor';
+    const manifest = signed ? await signManifest(community.view, this.keyPair) : deriveManifest(community.view);
+    return { json: JSON.stringify(manifest, null, 2), signed };
   }
 
   deviceCard(displayName: string): string {

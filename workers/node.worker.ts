@@ -174,6 +174,14 @@ const api: NodeWorkerApi = {
   demote: (nodeId, level) => outcome(() => host.demote(nodeId, level)),
   answerCosign: (id, approve) => outcome(async () => host.answerCosign(id, approve)),
 
+  async communityManifest() {
+    try {
+      return { ok: true, ...(await host.manifest()) };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
   async deviceCard() {
     return host.deviceCard(node.identity().displayName);
   },

@@ -194,6 +194,11 @@ export interface NodeWorkerApi {
   demote(nodeId: string, level: 'member' | 'trusted'): Promise<ActionOutcome>;
   /** Answers a co-sign request shown in `cosignRequests`. */
   answerCosign(id: string, approve: boolean): Promise<ActionOutcome>;
+  /**
+   * The community manifest (contract §6.2) derived from this device's copy of the log, signed when this device is an
+   * anchor (`signed`), as JSON text.
+   */
+  communityManifest(): Promise<{ ok: true; json: string; signed: boolean } | { ok: false; error: WireError }>;
   /** This device's "fresh device" card text (hearthnet-id://…), for an inviter to scan. */
   deviceCard(): Promise<string>;
   signHello(nonce: string): Promise<Record<string, unknown>>;

@@ -9,3 +9,4 @@ export * from './invite-blob.js';
 export * from './invite-proof.js';
 export * from './device-card.js';
 export * from './cosign.js';
+export * from './manifest.js';
