@@ -146,7 +146,12 @@ export class SimCommunity {
       peers: () => syncPeersOf(node, community),
       credential: () => credential
     });
-    const withdraw = node.register(sync.registration());
+    const withdrawSync = node.register(sync.registration());
+    const withdrawHeads = node.register(sync.headsRegistration());
+    const withdraw = () => {
+      withdrawSync();
+      withdrawHeads();
+    };
     sync.start();
     return { community, sync, store, withdraw, setCredential: (c) => (credential = c) };
   }

@@ -16,3 +16,24 @@ describe('communities over a simulated mesh (X02 §9, M13 §8)', () => {
     sim.net.stop();
   });
 });
+
+describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
+  it('reports the highest Lamport value per event type to members, and refuses strangers', async () => {
+    const sim = await SimCommunity.create(3, 2);
+    sim.net.connectAll();
+    await sim.net.run(100);
+    await sim.join(1);
+    await sim.net.time.resolve(sim.member(0).community.append('market.post.created', { client_id: 'a', category: 'info', title: 'x' }));
+    await sim.converge(120_000, [0, 1]); // node 2 stays a stranger
+    const heads = (await sim.net.time.resolve(sim.net.nodes[1].bus.call('community.heads', '1.0', { input: {} }, { node: sim.net.nodeId(0) }))) as {
+      output: { community_id: string; head: number; heads_by_type: Record<string, number> };
+    };
+    expect(heads.output.community_id).toBe(sim.communityId);
+    const stored = await sim.member(0).community.log.events();
+    expect(heads.output.head).toBe(stored[stored.length - 1].lamport); // the highest stored, not the clock (which runs ahead)
+    expect(heads.output.heads_by_type['market.post.created']).toBe(heads.output.head);
+    const stranger = sim.net.time.resolve(sim.net.nodes[2].bus.call('community.heads', '1.0', { input: {} }, { node: sim.net.nodeId(0) }));
+    await expect(stranger).rejects.toMatchObject({ code: 'unauthorized' });
+    sim.net.stop();
+  });
+});

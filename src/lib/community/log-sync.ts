@@ -13,6 +13,8 @@ import { checkInviteCredential } from './invite-credential.js';
 
 export const SYNC_CAPABILITY = 'community.sync';
 export const SYNC_VERSION = '1.0';
+/** Contract §7.6 / X02 §6 heads, kept for other implementations; our own sync reconciles by content (S2). */
+export const HEADS_CAPABILITY = 'community.heads';
 /** Full reconciliation with every peer this often; live pushes carry new events in between. */
 export const SYNC_INTERVAL_MS = 30_000;
 const SYNC_CALL_TIMEOUT_MS = 15_000;
@@ -89,6 +91,26 @@ export class LogSync {
         await this.admit(ctx.caller, input.invite);
         const reply = await this.responder.respond({ items: input.items, want: input.want, events: input.events });
         return { output: reply };
+      }
+    };
+  }
+
+  /** `community.heads@1.0`: `{community_id, head, heads_by_type}` (X02 §6), for members. */
+  headsRegistration(): CapabilityRegistration {
+    return {
+      name: HEADS_CAPABILITY,
+      version: SYNC_VERSION,
+      owner: 'community',
+      stability: 'beta',
+      trustRequired: 'member',
+      idempotent: true,
+      timeoutSeconds: 10,
+      requestSchema: { type: 'object', properties: { params: { type: 'object' }, input: { type: 'object', additionalProperties: false } } },
+      handler: async () => {
+        const headsByType: Record<string, number> = {};
+        for (const event of await this.options.community.log.events()) headsByType[event.event_type] = Math.max(headsByType[event.event_type] ?? 0, event.lamport);
+        const head = Math.max(0, ...Object.values(headsByType));
+        return { output: { community_id: this.options.community.communityId, head, heads_by_type: headsByType } };
       }
     };
   }

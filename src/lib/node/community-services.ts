@@ -58,7 +58,7 @@ export function startCommunityServices(options: CommunityServicesOptions): Commu
     log: (level, message, fields) => options.log?.(level, message, fields)
   });
   const cosign = new CosignInbox(community, clock, ulidGenerator(clock));
-  const withdraw = [node.register(sync.registration()), node.register(cosign.registration())];
+  const withdraw = [node.register(sync.registration()), node.register(sync.headsRegistration()), node.register(cosign.registration())];
   const marketDeps = {
     view: market,
     append: (type: Parameters<Community['append']>[0], data: Record<string, unknown>) => community.append(type, data),
