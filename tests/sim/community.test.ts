@@ -23,7 +23,7 @@ describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
     sim.net.connectAll();
     await sim.net.run(100);
     await sim.join(1);
-    await sim.net.time.resolve(sim.member(0).community.append('market.post.created', { client_id: 'a', category: 'info', title: 'x' }));
+    const post = await sim.net.time.resolve(sim.member(0).community.append('market.post.created', { client_id: 'a', category: 'info', title: 'x' }));
     await sim.converge(120_000, [0, 1]); // node 2 stays a stranger
     const heads = (await sim.net.time.resolve(sim.net.nodes[1].bus.call('community.heads', '1.0', { input: {} }, { node: sim.net.nodeId(0) }))) as {
       output: { community_id: string; head: number; heads_by_type: Record<string, number> };
@@ -31,7 +31,8 @@ describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
     expect(heads.output.community_id).toBe(sim.communityId);
     const stored = await sim.member(0).community.log.events();
     expect(heads.output.head).toBe(stored[stored.length - 1].lamport); // the highest stored, not the clock (which runs ahead)
-    expect(heads.output.heads_by_type['market.post.created']).toBe(heads.output.head);
+    expect(heads.output.heads_by_type['market.post.created']).toBe(post.lamport);
+    expect(heads.output.heads_by_type['community.created']).toBe(1);
     const stranger = sim.net.time.resolve(sim.net.nodes[2].bus.call('community.heads', '1.0', { input: {} }, { node: sim.net.nodeId(0) }));
     await expect(stranger).rejects.toMatchObject({ code: 'unauthorized' });
     sim.net.stop();
