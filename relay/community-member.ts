@@ -218,8 +218,8 @@ export class CommunityMember implements RoomNode {
     this.redeeming = true;
     try {
       const seed = invite.invite_secret ? inviteSecretSeed(invite) : null;
-      const self = this.options.keyPair.nodeId;
-      await this.community.redeem(invite.invite_event_id, seed, { node_id: self, display_name: this.options.displayName, profile: 'bridge' });
+      // Contract §7.2: the full signed node manifest at join time.
+      await this.community.redeem(invite.invite_event_id, seed, (await this.node.manifest()) as unknown as Record<string, unknown>);
       this.joinError = null;
       this.options.logger.info({ community: this.communityId }, 'joined the community as a member');
     } catch (err) {

@@ -333,8 +333,9 @@ export class CommunityHost {
     if (!community.view.invite(invite.invite_event_id)) return; // not synced yet
     try {
       const seed = invite.invite_secret ? inviteSecretSeed(invite) : null;
-      const node = this.node?.identity();
-      await community.redeem(invite.invite_event_id, seed, { node_id: this.keyPair.nodeId, display_name: node?.displayName ?? '', profile: node?.profile ?? 'spark' });
+      // Contract §7.2: the full signed node manifest at join time.
+      const manifest = this.node ? await this.node.manifest() : { node_id: this.keyPair.nodeId };
+      await community.redeem(invite.invite_event_id, seed, manifest as unknown as Record<string, unknown>);
       this.joinError = null;
       await this.saveSetting({ id: community.communityId });
     } catch (err) {

@@ -18,7 +18,7 @@ describe('communities over a simulated mesh (X02 §9, M13 §8)', () => {
 });
 
 describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
-  it('reports the highest Lamport value per event type to members, and refuses strangers', async () => {
+  it('reports the highest Lamport value per event type to members', async () => {
     const sim = await SimCommunity.create(3, 2);
     sim.net.connectAll();
     await sim.net.run(100);
@@ -33,8 +33,6 @@ describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
     expect(heads.output.head).toBe(stored[stored.length - 1].lamport); // the highest stored, not the clock (which runs ahead)
     expect(heads.output.heads_by_type['market.post.created']).toBe(post.lamport);
     expect(heads.output.heads_by_type['community.created']).toBe(1);
-    const stranger = sim.net.time.resolve(sim.net.nodes[2].bus.call('community.heads', '1.0', { input: {} }, { node: sim.net.nodeId(0) }));
-    await expect(stranger).rejects.toMatchObject({ code: 'unauthorized' });
     sim.net.stop();
   });
 });

@@ -173,6 +173,8 @@ export function createNode(options: NodeOptions): HearthNode {
 
     identity: () => ({ nodeId: keyPair.nodeId, shortId: keyPair.shortId, displayName, profile, communityId }),
 
+    manifest: () => publisher!.current(),
+
     async setDisplayName(name) {
       displayName = checkDisplayName(name);
       await republish();

@@ -1,6 +1,6 @@
 /** The public face of a node: what the worker, the bridge and tests hold. */
 import type { CapabilityBus, CapabilityRegistration, MembershipView, RateLimits } from '../bus/index.js';
-import type { Clock, KeyPair, NodeProfile } from '../core/index.js';
+import type { Clock, KeyPair, NodeManifest, NodeProfile } from '../core/index.js';
 import type {
   CallOptions,
   Link,
@@ -55,6 +55,8 @@ export interface HearthNode {
   /** Resolves once the first manifest is signed; links added before then get it as soon as it is. */
   readonly ready: Promise<void>;
   identity(): NodeIdentity;
+  /** Our current signed manifest (contract §6.1), e.g. for a `community.member.joined` event. */
+  manifest(): Promise<NodeManifest>;
   /** Re-signs the manifest and sends it to every link at once. Throws bad_request for an empty or long name. */
   setDisplayName(name: string): Promise<void>;
   /** Takes ownership of an open link: sends our manifest first (P1), then serves and calls over it. */
