@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SimCommunity } from './community-fixtures.js';
+import { useOrderedWebCrypto } from './ordered-webcrypto.js';
+
+// Crypto completions in start order, so virtual time never runs ahead of a signature (a run repeats exactly).
+useOrderedWebCrypto();
 
 describe('communities over a simulated mesh (X02 §9, M13 §8)', () => {
   it('a founder invites two nodes; they sync, join, and every node holds the same log and membership', async () => {
@@ -18,7 +22,7 @@ describe('communities over a simulated mesh (X02 §9, M13 §8)', () => {
 });
 
 describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
-  it('reports the highest Lamport value per event type to members', async () => {
+  it('reports the highest Lamport value per event type to members, and refuses strangers', async () => {
     const sim = await SimCommunity.create(3, 2);
     sim.net.connectAll();
     await sim.net.run(100);
@@ -33,6 +37,8 @@ describe('community.heads@1.0 (contract §7.6, kept for compatibility)', () => {
     expect(heads.output.head).toBe(stored[stored.length - 1].lamport); // the highest stored, not the clock (which runs ahead)
     expect(heads.output.heads_by_type['market.post.created']).toBe(post.lamport);
     expect(heads.output.heads_by_type['community.created']).toBe(1);
+    const stranger = sim.net.time.resolve(sim.net.nodes[2].bus.call('community.heads', '1.0', { input: {} }, { node: sim.net.nodeId(0) }));
+    await expect(stranger).rejects.toMatchObject({ code: 'unauthorized' });
     sim.net.stop();
   });
 });

@@ -2,6 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { FOREIGN_SWEEP_GRACE_MS, SWEEP_PERIOD_MS } from '../../../src/lib/market/index.js';
 import { Community, postData } from './fixtures.js';
 import { marketNode, postInput } from './service-fixtures.js';
+import { useOrderedWebCrypto } from '../../sim/ordered-webcrypto.js';
+
+// The sweeper signs when its timer fires: crypto must finish before virtual time moves on.
+useOrderedWebCrypto();
 
 const HOUR_MS = 3600_000;
 
