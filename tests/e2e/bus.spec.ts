@@ -1,12 +1,12 @@
 import { expect, test, type Locator } from '@playwright/test';
-import { openNode, showMesh, type OpenNode } from './app.js';
-import { removeDataDir, startBridge, type BridgeProcess } from './bridge-process.js';
+import { showMesh, type OpenNode } from './app.js';
+import { bridgeSuite } from './suite.js';
 
 /**
  * The capability bus across real browser tabs: one profile offers experimental.echo, another calls it without
  * naming a node, and both Mesh pages show the route — who called, who served, over which link.
  */
-let bridge: BridgeProcess;
+const suite = bridgeSuite();
 let provider: OpenNode;
 let caller: OpenNode;
 
@@ -16,22 +16,14 @@ function capabilityRow(node: OpenNode, on: OpenNode): Locator {
   return node.page.locator(`[data-testid="capability-row"][data-capability="${ECHO}"][data-node-id="${on.nodeId}"]`);
 }
 
-test.describe.configure({ mode: 'serial' });
-
+// Runs after the suite's own beforeAll, which started the bridge.
 test.beforeAll(async ({ browser }) => {
-  bridge = await startBridge();
-  provider = await openNode(browser, bridge.url);
-  caller = await openNode(browser, bridge.url);
+  provider = await suite.open(browser);
+  caller = await suite.open(browser);
   for (const node of [provider, caller]) {
     await showMesh(node);
     await expect(node.page.locator('[data-testid="peer-row"][data-path="webrtc"]')).toHaveCount(1);
   }
-});
-
-test.afterAll(async () => {
-  for (const node of [provider, caller]) await node?.context.close();
-  await bridge?.stop();
-  if (bridge) removeDataDir(bridge);
 });
 
 test('a capability offered in one tab appears in the other', async () => {
@@ -99,7 +91,7 @@ test('a body outside the schema is refused by the provider with a reason', async
 });
 
 test('a caller that closes its tab mid-stream stops the provider\'s handler and frees its slot', async ({ browser }) => {
-  const leaver = await openNode(browser, bridge.url);
+  const leaver = await suite.open(browser);
   try {
     await showMesh(leaver);
     await expect(capabilityRow(leaver, provider)).toHaveCount(1);

@@ -1,28 +1,19 @@
 import { expect, test } from '@playwright/test';
 import { monotonicFactory } from 'ulid';
 import { decodeSignature, encodeSignature, verifyPayload } from '../../src/lib/core/index.js';
-import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
-import { openNode, showMesh } from './app.js';
+import { showMesh } from './app.js';
 import { Intruder } from './intruder.js';
+import { bridgeSuite } from './suite.js';
 
-let bridge: BridgeProcess;
+const suite = bridgeSuite();
 const nextId = monotonicFactory();
-
-test.beforeAll(async () => {
-  bridge = await startBridge();
-});
-
-test.afterAll(async () => {
-  await bridge?.stop();
-  if (bridge) removeDataDir(bridge);
-});
 
 const ping = { input: { payload: 'are you there?' } };
 
 test('forged, replayed and stale frames through the relay are refused with the contract codes (P2-P4)', async ({ browser }) => {
-  const node = await openNode(browser, bridge.url);
+  const node = await suite.open(browser);
   await showMesh(node);
-  const intruder = await Intruder.join(bridge.url);
+  const intruder = await Intruder.join(suite.bridge.url);
   await intruder.introduce(node.nodeId);
   // The node verified our manifest: it lists us, on the relay path.
   const row = node.page.locator(`[data-testid="peer-row"][data-node-id="${intruder.keyPair.nodeId}"]`);
@@ -44,7 +35,7 @@ test('forged, replayed and stale frames through the relay are refused with the c
   expect((await intruder.responseTo(forged.call.request_id)).error).toMatchObject({ error: 'invalid_signature' });
 
   // Forged: a signature made by another key.
-  const other = await Intruder.join(bridge.url);
+  const other = await Intruder.join(suite.bridge.url);
   const foreign = await other.signer().call({ capability: 'experimental.ping', version: '1.0', requestId: nextId(), community: 'hearthnet:open', body: ping });
   intruder.send(node.nodeId, { t: 'call', call: { ...foreign.call, from: intruder.keyPair.nodeId } });
   expect((await intruder.responseTo(foreign.call.request_id)).error).toMatchObject({ error: 'invalid_signature' });

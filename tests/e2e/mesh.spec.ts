@@ -1,24 +1,13 @@
 import { expect, test } from '@playwright/test';
-import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
-import { openNode, peerRow, showMesh, type OpenNode } from './app.js';
+import { peerRow, showMesh, type OpenNode } from './app.js';
+import { bridgeSuite } from './suite.js';
 
-let bridge: BridgeProcess;
+const suite = bridgeSuite();
+/** The profiles still open, in the order they were opened (the suite closes every one it opened at the end). */
 const nodes: OpenNode[] = [];
 
-test.beforeAll(async () => {
-  bridge = await startBridge();
-});
-
-test.afterAll(async () => {
-  for (const node of nodes) await node.context.close();
-  await bridge?.stop();
-  if (bridge) removeDataDir(bridge);
-});
-
-test.describe.configure({ mode: 'serial' });
-
 test('three browser profiles form a mesh and each sees the other two over WebRTC', async ({ browser }) => {
-  for (let i = 0; i < 3; i++) nodes.push(await openNode(browser, bridge.url));
+  for (let i = 0; i < 3; i++) nodes.push(await suite.open(browser));
   expect(new Set(nodes.map((n) => n.nodeId)).size).toBe(3);
   for (const node of nodes) {
     await showMesh(node);

@@ -1,25 +1,15 @@
 import { expect, test } from '@playwright/test';
-import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
-import { openNode } from './app.js';
+import { bridgeSuite } from './suite.js';
 
-let bridge: BridgeProcess;
-
-test.beforeAll(async () => {
-  bridge = await startBridge();
-});
-
-test.afterAll(async () => {
-  await bridge?.stop();
-  if (bridge) removeDataDir(bridge);
-});
+const suite = bridgeSuite();
 
 test('after one visit the app loads from the service worker with the bridge stopped, same identity', async ({ browser }) => {
-  const node = await openNode(browser, bridge.url);
+  const node = await suite.open(browser);
   await expect(node.page.getByTestId('bridge-status')).toHaveText('Bridge connected');
   // The service worker takes control shortly after the first load; wait for that condition, not a fixed time.
   await node.page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 20_000 });
 
-  await bridge.stop();
+  await suite.bridge.stop();
   await node.page.reload();
   await expect(node.page.getByTestId('short-id')).toHaveText(node.shortId);
   await expect(node.page.getByTestId('bridge-status')).toHaveText('Bridge unreachable');
@@ -27,7 +17,7 @@ test('after one visit the app loads from the service worker with the bridge stop
   // A deep link in a new tab of the same profile also comes from the cache; it is a second tab, so it defers
   // to the tab that runs the node.
   const second = await node.context.newPage();
-  await second.goto(bridge.url + '/mesh');
+  await second.goto(suite.bridge.url + '/mesh');
   await expect(second.getByRole('heading', { name: 'Mesh' })).toBeVisible();
   await expect(second.getByTestId('follower-notice')).toBeVisible();
 
@@ -37,7 +27,7 @@ test('after one visit the app loads from the service worker with the bridge stop
   await expect(second.getByTestId('short-id')).toHaveText(node.shortId);
   await expect(second.getByTestId('follower-notice')).toHaveCount(0);
 
-  await bridge.restart();
+  await suite.bridge.restart();
   await expect(second.getByTestId('bridge-status')).toHaveText('Bridge connected', { timeout: 45_000 });
   await node.context.close();
 });

@@ -1,24 +1,18 @@
 import { expect, test } from '@playwright/test';
-import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
-import { openNode, peerRow, showMesh } from './app.js';
+import { peerRow, showMesh } from './app.js';
 import { blockDirectLinks, restoreDirectLinks } from './network.js';
+import { bridgeSuite } from './suite.js';
 
-let bridge: BridgeProcess;
+const suite = bridgeSuite();
 
-test.beforeAll(async () => {
-  bridge = await startBridge();
-});
-
-test.afterAll(async () => {
+test.afterAll(() => {
   restoreDirectLinks();
-  await bridge?.stop();
-  if (bridge) removeDataDir(bridge);
 });
 
 test('when WebRTC is blocked the relay path carries signed pings, and the Mesh page says so', async ({ browser }) => {
   blockDirectLinks();
-  const a = await openNode(browser, bridge.url);
-  const b = await openNode(browser, bridge.url);
+  const a = await suite.open(browser);
+  const b = await suite.open(browser);
   for (const [node, other] of [
     [a, b],
     [b, a]

@@ -1,32 +1,19 @@
-import { expect, test } from '@playwright/test';
-import { startBridge, removeDataDir, type BridgeProcess } from './bridge-process.js';
-import { openNode, peerRow, showMesh, type OpenNode } from './app.js';
-import type { Browser } from '@playwright/test';
+import { expect, test, type Browser } from '@playwright/test';
+import { peerRow, showMesh, type OpenNode } from './app.js';
+import { bridgeSuite } from './suite.js';
 
 /**
  * Where the browser can transfer data channels (Chromium can), a WebRTC link's frames go straight between the data
  * channel and the node worker: the tab's main thread is not on the path. So a peer answers calls even while its
  * page is busy (a long render, a stuck script), and a slow UI cannot delay the mesh.
  */
-let bridge: BridgeProcess;
+const suite = bridgeSuite();
 const nodes: OpenNode[] = [];
-
-test.beforeAll(async () => {
-  bridge = await startBridge();
-});
-
-test.afterAll(async () => {
-  for (const node of nodes) await node.context.close();
-  await bridge?.stop();
-  if (bridge) removeDataDir(bridge);
-});
-
-test.describe.configure({ mode: 'serial' });
 
 const BUSY_MS = 3000;
 
 test("a peer answers a signed ping over WebRTC while its tab's main thread is blocked", async ({ browser }) => {
-  for (let i = 0; i < 2; i++) nodes.push(await openNode(browser, bridge.url));
+  for (let i = 0; i < 2; i++) nodes.push(await suite.open(browser));
   const [caller, provider] = nodes;
   for (const node of nodes) await showMesh(node);
   await expect(peerRow(caller, provider)).toHaveAttribute('data-path', 'webrtc');
@@ -71,8 +58,11 @@ test("a peer answers a signed ping over WebRTC while its tab's main thread is bl
   }
 });
 
-/** As a browser that cannot transfer data channels (Firefox today) behaves: postMessage refuses them. */
-async function openNodeWithoutChannelTransfer(browser: Browser, url: string): Promise<OpenNode> {
+/**
+ * As a browser that cannot transfer data channels (Firefox today) behaves: postMessage refuses them. Opened through
+ * the suite, so the patched profile is closed with the others at the end.
+ */
+async function openNodeWithoutChannelTransfer(browser: Browser): Promise<OpenNode> {
   const original = browser.newContext.bind(browser);
   const patched = Object.assign(Object.create(browser) as Browser, {
     newContext: async (...args: Parameters<Browser['newContext']>) => {
@@ -92,12 +82,12 @@ async function openNodeWithoutChannelTransfer(browser: Browser, url: string): Pr
       return context;
     }
   });
-  return openNode(patched, url);
+  return suite.open(patched);
 }
 
 test('where data channels cannot move to the worker, frames go through the main thread and calls still work', async ({ browser }) => {
   const [modern] = nodes;
-  const plain = [await openNodeWithoutChannelTransfer(browser, bridge.url), await openNodeWithoutChannelTransfer(browser, bridge.url)];
+  const plain = [await openNodeWithoutChannelTransfer(browser), await openNodeWithoutChannelTransfer(browser)];
   nodes.push(...plain);
   for (const node of plain) await showMesh(node);
   await showMesh(modern);
