@@ -5,7 +5,10 @@
  *  - verify-and-apply: Community.ingest of a peer's events in batches of 100 (envelope checks, signature, gate,
  *    store, membership + marketplace views) vs verifying the same signatures;
  *  - catch-up: a node that missed 10 000 events syncs them from a peer through `community.sync@1.0` over an
- *    in-memory link (signed calls, real bus): time, and bytes on the wire vs the events' own JSON size.
+ *    in-memory link (signed calls, real bus): time, and bytes on the wire vs the events' own JSON size;
+ *  - open: Community.open over a log of 10 000 events, full replay vs this node's snapshot plus a tail of 100
+ *    events, in memory and in SQLite, vs reading every event from the store (what any full replay reads): a log of
+ *    10 000 posts (the state is as large as the log) and one of 1 000 posts updated 9 000 times (it is a tenth).
  * Run: `npx tsx bench/events.ts`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson, keyPairFromSeed, systemClock, ulidGenerator, utf8Encode, verifyPayload, type KeyPair } from '../src/lib/core/index.js';
 import { Community, LogSync } from '../src/lib/community/index.js';
-import { MemoryEventStore, type EventEnvelope, type EventStore } from '../src/lib/events/index.js';
+import { MemoryEventStore, Snapshotter, type EventEnvelope, type EventStore } from '../src/lib/events/index.js';
 import { communityViews, createNode } from '../src/lib/node/index.js';
 import { createMemoryLinkPair, systemScheduler } from '../src/lib/transport/index.js';
 import { SqliteEventStore } from '../relay/sqlite-event-store.js';
@@ -108,5 +111,62 @@ printTable(`Catch-up: a node that missed ${source.log.size.toLocaleString('en-US
 
 sourceNode.stop();
 targetNode.stop();
+
+// --- open: full replay vs snapshot + tail ---
+const OPEN_TAIL = 100;
+const OPEN_RUNS = 5;
+const postsLog = await source.log.events();
+const updated = await found(founderKey, new MemoryEventStore());
+const posts: EventEnvelope[] = [];
+for (let i = 0; i < CATCH_UP / 10; i++) posts.push(await updated.log.append('market.post.created', post(i)));
+for (let i = 0; i < CATCH_UP - posts.length; i++) await updated.log.append('market.post.updated', { target_event_id: posts[i % posts.length].event_id, fields: { title: `Post ${i % posts.length}, update ${i}` } });
+const updatesLog = await updated.log.events();
+const openOptions = (store: EventStore, snapshots: boolean) => ({ store, keyPair: founderKey, communityId: rootKey.nodeId, clock: systemClock, nextId: ulidGenerator(systemClock), views: communityViews, snapshots });
+/** The store as the port was before `keys`, `ofTypes` and snapshots: every open reads every event, twice. */
+const plain = (store: EventStore): EventStore => ({ put: (e) => store.put(e), get: (id) => store.get(id), all: () => store.all(), after: (p) => store.after(p), head: () => store.head(), count: () => store.count() });
+async function bestMs(fn: () => Promise<unknown>): Promise<number> {
+  let best = Infinity;
+  for (let run = 0; run < OPEN_RUNS; run++) {
+    const t = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+async function openFigures(store: EventStore, logEvents: readonly EventEnvelope[]) {
+  await store.put(logEvents);
+  const community = await Community.open(openOptions(store, false));
+  const t = performance.now();
+  const snapshot = (await new Snapshotter({ engine: community.engine, store, keyPair: founderKey, communityId: rootKey.nodeId, clock: systemClock }).take())!;
+  const takeMs = performance.now() - t;
+  for (let i = 0; i < OPEN_TAIL; i++) await community.append('market.post.created', post(CATCH_UP + i));
+  const opened = await Community.open(openOptions(store, true));
+  if (opened.engine.applyCount !== OPEN_TAIL) throw new Error(`the snapshot was not used: ${opened.engine.applyCount} events applied at open`);
+  if (canonicalJson(opened.engine.snapshotState()) !== canonicalJson(community.engine.snapshotState())) throw new Error('snapshot + tail differs from the live views');
+  return {
+    readAll: await bestMs(() => store.all()),
+    before: await bestMs(() => Community.open(openOptions(plain(store), false))),
+    full: await bestMs(() => Community.open(openOptions(store, false))),
+    snapshot: await bestMs(() => Community.open(openOptions(store, true))),
+    takeMs,
+    bytes: snapshot.signed.length
+  };
+}
+for (const [name, logEvents] of [['10 000 posts', postsLog], ['1 000 posts, 9 000 updates', updatesLog]] as const) {
+  const openSqlite = SqliteEventStore.open(join(dir, `open-${logEvents.length}-${name.length}`), rootKey.nodeId);
+  const inMemory = await openFigures(new MemoryEventStore(), logEvents);
+  const inSqlite = await openFigures(openSqlite, logEvents);
+  openSqlite.close();
+  const openRows = (label: string, key: 'readAll' | 'before' | 'full' | 'snapshot') => [label, inMemory[key], inSqlite[key], inSqlite[key] / inSqlite.readAll];
+  printTable(`Open a community of ${(logEvents.length + OPEN_TAIL).toLocaleString('en-US')} events (${name}), best of ${OPEN_RUNS}`, ['path', 'memory (ms)', 'SQLite (ms)', 'SQLite, × reading all'], [
+    openRows('raw: read every event from the store (store.all)', 'readAll'),
+    openRows('full replay, store port without keys/ofTypes (as before)', 'before'),
+    openRows('full replay (snapshots: false)', 'full'),
+    openRows(`snapshot + tail of ${OPEN_TAIL} (default)`, 'snapshot'),
+    ['taking the snapshot (views, canonical JSON, sign, save)', inMemory.takeMs, inSqlite.takeMs, ''],
+    ['snapshot size (bytes)', inMemory.bytes, inSqlite.bytes, '']
+  ]);
+}
+
 sqlite.close();
 rmSync(dir, { recursive: true, force: true });

@@ -83,14 +83,14 @@ export class CommunityMember implements RoomNode {
   static async open(options: CommunityMemberOptions, invite: Invite | null): Promise<CommunityMember> {
     const { communityId, keyPair, clock, logger } = options;
     const store = SqliteEventStore.open(options.dir, communityId);
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
     let community: Community;
     try {
-      community = await Community.open({ store, keyPair, communityId, clock, nextId: ulidGenerator(clock), views: communityViews });
+      community = await Community.open({ store, keyPair, communityId, clock, nextId: ulidGenerator(clock), views: communityViews, log });
     } catch (err) {
       store.close();
       throw err;
     }
-    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
     const node = createNode({ keyPair, clock, scheduler: systemScheduler, displayName: options.displayName, profile: 'bridge', communityId, membership: community, log });
     let member: CommunityMember | null = null;
     const services = startCommunityServices({

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyPairFromSeed } from '../../src/lib/core/index.js';
-import { signEvent, type EventEnvelope } from '../../src/lib/events/index.js';
+import Database from 'better-sqlite3';
+import { SNAPSHOTS_KEPT, signEvent, type EventEnvelope, type EventStore } from '../../src/lib/events/index.js';
 import { SqliteEventStore, eventStorePath } from '../../relay/sqlite-event-store.js';
 import { eventStoreAcceptance } from '../unit/events/store-acceptance.js';
 import { makeTempDir, waitFor } from './helpers.js';
@@ -36,7 +37,22 @@ async function event(n: number, lamport = n): Promise<EventEnvelope> {
   return signEvent(kp, { eventId: `01HXR0000000000000000000${String(n).padStart(2, '0')}`, lamport, wallClockMs: Date.UTC(2026, 0, 1), communityId: COMMUNITY, eventType: 'market.post.created', data: { n } });
 }
 
-eventStoreAcceptance('sqlite', async () => open(await tempDir()));
+const dirOf = new Map<EventStore, string>();
+eventStoreAcceptance(
+  'sqlite',
+  async () => {
+    const dir = await tempDir();
+    const store = open(dir);
+    dirOf.set(store, dir);
+    return store;
+  },
+  {
+    reopen: async (store) => {
+      (store as SqliteEventStore).close();
+      return open(dirOf.get(store)!);
+    }
+  }
+);
 
 describe('SqliteEventStore', () => {
   it('keeps its events across close and reopen', async () => {
@@ -56,6 +72,16 @@ describe('SqliteEventStore', () => {
     const b = await event(2);
     expect(await store.put([a, b, { ...a, data: { n: 'repeat' } }])).toEqual([a, b]);
     expect(await store.get(a.event_id)).toEqual(a);
+  });
+
+  it(`keeps the last ${SNAPSHOTS_KEPT} snapshots only`, async () => {
+    const dir = await tempDir();
+    const store = open(dir);
+    for (let lamport = 1; lamport <= 6; lamport++) await store.saveSnapshot({ lamport, event_id: `id${lamport}`, events: lamport, signed: '{}', signature: 'ed25519:x' });
+    const raw = new Database(eventStorePath(dir, COMMUNITY), { readonly: true });
+    const kept = raw.prepare('SELECT lamport FROM snapshots ORDER BY lamport').all() as { lamport: number }[];
+    raw.close();
+    expect(kept.map((row) => row.lamport)).toEqual([4, 5, 6]);
   });
 
   it('keeps one file per community, even for ids that differ only in case', async () => {

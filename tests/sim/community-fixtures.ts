@@ -10,7 +10,7 @@ import { monotonicFactory } from 'ulid';
 import type { MembershipView } from '../../src/lib/bus/index.js';
 import { HearthError, keyPairFromSeed, type Clock, type UlidGenerator } from '../../src/lib/core/index.js';
 import { Community, LogSync, SYNC_CAPABILITY, SYNC_VERSION, type CommunityPolicy, type InviteCredential } from '../../src/lib/community/index.js';
-import { MemoryEventStore, type EventEnvelope, type EventStore, type MaterialisedView } from '../../src/lib/events/index.js';
+import { MemoryEventStore, type EventEnvelope, type EventStore, type MaterialisedView, type Ordered } from '../../src/lib/events/index.js';
 import { MarketView } from '../../src/lib/market/index.js';
 import { deriveSeed, mulberry32, type LinkConditions } from '../../src/lib/transport/index.js';
 import { syncPeersOf } from '../../src/lib/node/index.js';
@@ -62,6 +62,10 @@ class CrashableStore implements EventStore {
   async all(): Promise<EventEnvelope[]> {
     this.alive();
     return this.disk.all();
+  }
+  async after(position: Ordered): Promise<EventEnvelope[]> {
+    this.alive();
+    return this.disk.after(position);
   }
   async head(): Promise<number> {
     this.alive();

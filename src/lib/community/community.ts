@@ -6,9 +6,20 @@
  */
 import { HearthError, generateKeyPair, keyPairFromSeed, rfc3339, type Clock, type KeyPair, type UlidGenerator } from '../core/index.js';
 import type { CallerLevel, MembershipView } from '../bus/index.js';
-import { EventLog, ReplayEngine, type EventEnvelope, type EventStore, type IngestResult, type MaterialisedView } from '../events/index.js';
+import {
+  EventLog,
+  ReplayEngine,
+  Snapshotter,
+  restoreFromSnapshot,
+  storedOfTypes,
+  type EventEnvelope,
+  type EventStore,
+  type IngestResult,
+  type MaterialisedView,
+  type SnapshotLog
+} from '../events/index.js';
 import { CommunityView, type CoSigner, type InviteRecord, type MemberLevel } from './community-view.js';
-import { EventGate } from './event-gate.js';
+import { EventGate, GATE_EVENT_TYPES } from './event-gate.js';
 import { proveInvite } from './invite-proof.js';
 import { makePolicy, type CommunityPolicy } from './policy.js';
 import { coSign, signGenesis, type TrustAction } from './signatures.js';
@@ -25,6 +36,13 @@ export interface CommunityOptions {
   nextId: UlidGenerator;
   /** Service views, replayed after the community view for each event. */
   views?: (community: Community) => MaterialisedView[];
+  /**
+   * Open from this node's latest snapshot plus the events after it, and take snapshots as the log grows, when the
+   * store can keep them (events/snapshot.ts). Default true; false replays the whole log at open and keeps none.
+   */
+  snapshots?: boolean;
+  /** Where snapshot taking and restoring report (a snapshot ignored, one not taken). */
+  log?: SnapshotLog;
 }
 
 export interface NewInvite {
@@ -50,9 +68,17 @@ export class Community implements MembershipView {
     const community = new Community(log, gate, options);
     community.engine.register(community.view);
     for (const view of options.views?.(community) ?? []) community.engine.register(view);
-    const stored = await log.events();
-    gate.learn(stored);
-    community.engine.rebuild(stored);
+    const { store, keyPair, communityId, clock } = options;
+    if (options.snapshots === false) {
+      const stored = await log.events();
+      gate.learn(stored);
+      community.engine.rebuild(stored);
+    } else {
+      // The gate must know every author who ever joined, so it reads every membership event whatever a snapshot covers.
+      gate.learn(await storedOfTypes(store, GATE_EVENT_TYPES));
+      await restoreFromSnapshot({ engine: community.engine, store, keyPair, communityId, log: options.log });
+      if (store.saveSnapshot) new Snapshotter({ engine: community.engine, store, keyPair, communityId, clock, log: options.log }).start();
+    }
     log.subscribe((added) => {
       community.applying = community.applying.then(() => community.engine.added(added, () => log.events()));
     });

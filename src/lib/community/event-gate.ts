@@ -7,13 +7,16 @@
  * author's later events are stored like any other and change nothing.
  */
 import { isFullNodeId } from '../core/index.js';
-import type { EventEnvelope, EventRefusal } from '../events/index.js';
+import type { EventEnvelope, EventRefusal, EventType } from '../events/index.js';
 import type { CoSigner } from './community-view.js';
 import { verifyInviteProof } from './invite-proof.js';
 import { TRUST_ACTIONS, verifyCoSigner, verifyGenesis, type TrustAction } from './signatures.js';
 
 /** A trust action carries at most this many co-signatures (policy maximum). */
 const MAX_CO_SIGNERS = 16;
+
+/** What `learn` reads: at open, a store need only load these. */
+export const GATE_EVENT_TYPES: readonly EventType[] = ['community.created', 'community.member.joined', 'community.member.invited'];
 
 export class EventGate {
   private readonly known = new Set<string>();

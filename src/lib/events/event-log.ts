@@ -5,8 +5,8 @@
  */
 import { canonicalJson, type Clock, type KeyPair, type UlidGenerator } from '../core/index.js';
 import { checkEvent, signEvent, type EventEnvelope, type EventType } from './envelope.js';
-import { LamportClock, compareEvents } from './order.js';
-import type { EventStore } from './store.js';
+import { LamportClock, compareEvents, type Ordered } from './order.js';
+import { storedKeys, type EventStore } from './store.js';
 import { eventKey } from './reconcile.js';
 
 /** Why an event was not stored; `unauthorized` may pass later (its author's join had not arrived yet). */
@@ -49,13 +49,14 @@ export class EventLog {
   private constructor(
     private readonly options: EventLogOptions,
     private readonly lamport: LamportClock,
-    stored: readonly EventEnvelope[]
+    stored: readonly Ordered[]
   ) {
-    for (const event of stored) this.keySet.add(eventKey(event.lamport, event.event_id));
+    for (const key of stored) this.keySet.add(eventKey(key.lamport, key.event_id));
   }
 
+  /** Reads only the stored events' replay keys (the store's `keys` when it has one): the views load what they need. */
   static async open(options: EventLogOptions): Promise<EventLog> {
-    const stored = await options.store.all();
+    const stored = await storedKeys(options.store);
     const head = stored.length > 0 ? stored[stored.length - 1].lamport : 0;
     return new EventLog(options, new LamportClock(head), stored);
   }

@@ -5,4 +5,5 @@ export * from './store.js';
 export * from './event-log.js';
 export * from './reconcile.js';
 export * from './view.js';
+export * from './snapshot.js';
 export * from './sync-protocol.js';

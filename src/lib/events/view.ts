@@ -2,7 +2,8 @@
  * Materialised views (X02 §3.4): each service derives its state from the log by applying events in replay order.
  * A view is a pure function of the ordered events, so every node that holds the same events holds the same view,
  * whatever order they arrived in. The engine applies new events incrementally when they sort after everything
- * applied so far, and replays from the start (or the last snapshot) when one lands in the past.
+ * applied so far, and replays from the start when one lands in the past. A snapshot (snapshot.ts) only shortens the
+ * replay at open.
  */
 import type { EventEnvelope, EventType } from './envelope.js';
 import { compareEvents } from './order.js';
@@ -32,6 +33,8 @@ export class ReplayEngine {
   private readonly listeners = new Set<ViewsListener>();
   private position: ReplayPosition | null = null;
   private rebuilds = 0;
+  private covered = 0;
+  private applications = 0;
 
   /** Views are applied in registration order for each event: register what others consult (the community) first. */
   register(view: MaterialisedView): void {
@@ -55,11 +58,22 @@ export class ReplayEngine {
     return this.position;
   }
 
+  /** How many events the views' state covers: those up to `applied`. */
+  get coveredCount(): number {
+    return this.covered;
+  }
+
+  /** Events run through the views since this engine was made, replays counted again: the work replay did. */
+  get applyCount(): number {
+    return this.applications;
+  }
+
   /** Resets every view and replays `events` (any order). */
   rebuild(events: readonly EventEnvelope[]): void {
     this.rebuilds++;
     for (const view of this.views) view.reset();
     this.position = null;
+    this.covered = 0;
     this.applyInOrder([...events].sort(compareEvents));
   }
 
@@ -90,13 +104,16 @@ export class ReplayEngine {
     return state;
   }
 
-  /** Restores every view from a snapshot taken at `position`; events after it are then applied as usual. */
-  restore(state: Record<string, unknown>, position: ReplayPosition): void {
-    for (const view of this.views) {
-      if (!(view.name in state)) throw new Error(`the snapshot has no state for the ${view.name} view`);
-      view.restoreState(state[view.name]);
-    }
+  /**
+   * Restores every view from a snapshot taken at `position` covering `events` events; events after it are then
+   * applied as usual. If it throws, the views are half restored: rebuild them.
+   */
+  restore(state: Record<string, unknown>, position: ReplayPosition, events = 0): void {
+    const missing = this.views.find((view) => !(view.name in state));
+    if (missing) throw new Error(`the snapshot has no state for the ${missing.name} view`);
+    for (const view of this.views) view.restoreState(state[view.name]);
     this.position = { lamport: position.lamport, event_id: position.event_id };
+    this.covered = events;
   }
 
   private applyInOrder(sorted: readonly EventEnvelope[]): void {
@@ -104,5 +121,7 @@ export class ReplayEngine {
       for (const view of this.views) if (view.eventTypes.includes(event.event_type)) view.apply(event);
       this.position = event;
     }
+    this.covered += sorted.length;
+    this.applications += sorted.length;
   }
 }

@@ -2,9 +2,10 @@
  * The EventStore port over Dexie (IndexedDB), for browsers (DESIGN §5). One database per community, so leaving a
  * community is deleting one database, and one table keyed by `event_id`. The `[lamport+event_id]` index is replay
  * order itself: IndexedDB compares numbers numerically and strings by UTF-16 code unit, exactly as `compareEvents`.
+ * A second table keeps this node's last snapshots (events/snapshot.ts), keyed by Lamport value.
  */
 import Dexie, { type DexieOptions, type EntityTable } from 'dexie';
-import type { EventEnvelope, EventStore } from '../../events/index.js';
+import { SNAPSHOTS_KEPT, compareEvents, type EventEnvelope, type EventStore, type EventType, type Ordered, type StoredSnapshot } from '../../events/index.js';
 
 const REPLAY_ORDER = '[lamport+event_id]';
 
@@ -15,7 +16,7 @@ const REPLAY_ORDER = '[lamport+event_id]';
  */
 export type DexieEventStoreOptions = Pick<DexieOptions, 'indexedDB' | 'IDBKeyRange' | 'chromeTransactionDurability'>;
 
-type EventsDb = Dexie & { events: EntityTable<EventEnvelope, 'event_id'> };
+type EventsDb = Dexie & { events: EntityTable<EventEnvelope, 'event_id'>; snapshots: EntityTable<StoredSnapshot, 'lamport'> };
 
 export function eventDatabaseName(communityId: string): string {
   // IndexedDB takes any string as a name; encoding is injective (no two communities share a database) and keeps
@@ -28,8 +29,11 @@ export class DexieEventStore implements EventStore {
 
   static async open(communityId: string, options: DexieEventStoreOptions = {}): Promise<DexieEventStore> {
     const db = new Dexie(eventDatabaseName(communityId), options) as EventsDb;
-    // Only indexed fields are declared; the whole envelope is stored as-is.
+    // Only indexed fields are declared; the whole envelope is stored as-is. Version 2 indexes `event_type` (the
+    // admission gate reads membership events only at open; IndexedDB fills the new index from the stored events)
+    // and adds the snapshots table.
     db.version(1).stores({ events: `event_id, ${REPLAY_ORDER}` });
+    db.version(2).stores({ events: `event_id, ${REPLAY_ORDER}, event_type`, snapshots: 'lamport' });
     await db.open();
     return new DexieEventStore(db);
   }
@@ -59,6 +63,32 @@ export class DexieEventStore implements EventStore {
 
   async all(): Promise<EventEnvelope[]> {
     return this.db.events.orderBy(REPLAY_ORDER).toArray();
+  }
+
+  async after(position: Ordered): Promise<EventEnvelope[]> {
+    return this.db.events.where(REPLAY_ORDER).above([position.lamport, position.event_id]).toArray();
+  }
+
+  async keys(): Promise<Ordered[]> {
+    // Index keys only: IndexedDB never deserialises the envelopes.
+    const keys = (await this.db.events.orderBy(REPLAY_ORDER).keys()) as unknown as [number, string][];
+    return keys.map(([lamport, event_id]) => ({ lamport, event_id }));
+  }
+
+  async ofTypes(types: readonly EventType[]): Promise<EventEnvelope[]> {
+    return (await this.db.events.where('event_type').anyOf([...types]).toArray()).sort(compareEvents);
+  }
+
+  async saveSnapshot(snapshot: StoredSnapshot): Promise<void> {
+    await this.db.transaction('rw', this.db.snapshots, async () => {
+      await this.db.snapshots.put({ ...snapshot });
+      const older = await this.db.snapshots.orderBy('lamport').reverse().offset(SNAPSHOTS_KEPT).primaryKeys();
+      if (older.length > 0) await this.db.snapshots.bulkDelete(older);
+    });
+  }
+
+  async latestSnapshot(): Promise<StoredSnapshot | undefined> {
+    return this.db.snapshots.orderBy('lamport').last();
   }
 
   async head(): Promise<number> {
