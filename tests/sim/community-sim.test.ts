@@ -4,7 +4,7 @@
  * delay/jitter/reordering/loss, crashes (sometimes mid-write) and restarts over the surviving store. At the end
  * everything restarts and heals, the last outsiders join, and every node must hold the same log, the same views, and
  * every append that returned — wherever and whenever it was written. A failure names its seed; `SIM_SEEDS=1-200`
- * (or `SIM_SEEDS=17`) runs other seeds, `SIM_TRACE=1` prints each schedule. 500 seeds (25–524) passed when written.
+ * (or `SIM_SEEDS=17`) runs other seeds, `SIM_TRACE=1` prints each schedule. 500 seeds (25–524) passed when written; 200 (25–224) after the S1/S4/K1 fixes.
  */
 import { describe, expect, it } from 'vitest';
 import { eventKey, type EventEnvelope } from '../../src/lib/events/index.js';
