@@ -142,10 +142,12 @@ function paramsOf(body: unknown): Record<string, unknown> {
   return params !== null && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
 }
 
+/** Token counts from a unary answer's `meta` or a stream's `done` data (contract §4.1). */
 function tokensOf(value: unknown): { tokensIn: number | null; tokensOut: number | null } {
-  const meta = (value as { meta?: Record<string, unknown> } | null)?.meta;
+  const record = value as ({ meta?: Record<string, unknown> } & Record<string, unknown>) | null;
+  const counts = record?.meta ?? record ?? undefined;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  return { tokensIn: num(meta?.tokens_in), tokensOut: num(meta?.tokens_out) };
+  return { tokensIn: num(counts?.tokens_in), tokensOut: num(counts?.tokens_out) };
 }
 
 export class CapabilityBus implements CallHandler {
