@@ -36,6 +36,8 @@ export interface InviteRecord {
   display_name: string;
   initial_level: MemberLevel;
   expires_at: string;
+  /** The invite event's own clock: a join claiming to be older is ignored. */
+  created_at: string;
   redeemed_by: string | null;
 }
 
@@ -61,6 +63,7 @@ interface State {
   members: Member[];
   invites: InviteRecord[];
   revoked: Revocation[];
+  usedIntents: string[];
   head: number;
 }
 
@@ -87,6 +90,8 @@ export class CommunityView implements MaterialisedView<State> {
   private readonly memberMap = new Map<string, Member>();
   private readonly inviteMap = new Map<string, InviteRecord>();
   private readonly revokedMap = new Map<string, Revocation>();
+  /** Trust actions applied, by `event_type client_id`: a co-signed intent takes effect once, never again (K4). */
+  private readonly usedIntents = new Set<string>();
   private headLamport = 0;
 
   reset(): void {
@@ -95,6 +100,7 @@ export class CommunityView implements MaterialisedView<State> {
     this.memberMap.clear();
     this.inviteMap.clear();
     this.revokedMap.clear();
+    this.usedIntents.clear();
     this.headLamport = 0;
   }
 
@@ -167,6 +173,7 @@ export class CommunityView implements MaterialisedView<State> {
           display_name: typeof data.display_name === 'string' ? data.display_name : '',
           initial_level: level,
           expires_at: data.expires_at,
+          created_at: event.wall_clock,
           redeemed_by: null
         });
         return;
@@ -178,7 +185,7 @@ export class CommunityView implements MaterialisedView<State> {
         const target = data.target_node_id;
         if (typeof target !== 'string' || this.revokedMap.has(target) || !this.memberMap.has(target)) return;
         const signers = this.trustedSigners(event);
-        if (signers.length < this.currentPolicy.min_signatures_to_revoke) return;
+        if (signers.length < this.currentPolicy.min_signatures_to_revoke || !this.useIntent(event)) return;
         this.memberMap.delete(target);
         this.revokedMap.set(target, { node_id: target, revoked_at: event.wall_clock, lamport: event.lamport, reason: String(data.reason ?? ''), by: signers });
         return;
@@ -196,6 +203,7 @@ export class CommunityView implements MaterialisedView<State> {
       members: this.members(),
       invites: this.invites(),
       revoked: this.revocations(),
+      usedIntents: [...this.usedIntents].sort(),
       head: this.headLamport
     });
   }
@@ -208,6 +216,7 @@ export class CommunityView implements MaterialisedView<State> {
     for (const member of copy.members) this.memberMap.set(member.node_id, member);
     for (const invite of copy.invites) this.inviteMap.set(invite.event_id, invite);
     for (const revocation of copy.revoked) this.revokedMap.set(revocation.node_id, revocation);
+    for (const intent of copy.usedIntents ?? []) this.usedIntents.add(intent);
     this.headLamport = copy.head;
   }
 
@@ -238,7 +247,9 @@ export class CommunityView implements MaterialisedView<State> {
     const invite = this.inviteMap.get(invite_event_id);
     if (!invite || invitee_node_id !== invite.invitee_node_id) return;
     if (this.memberMap.has(event.author) || this.revokedMap.has(event.author)) return;
-    if (parseRfc3339(event.wall_clock) > parseRfc3339(invite.expires_at)) return;
+    const joinedAt = parseRfc3339(event.wall_clock);
+    // Within the invite's life by the join's own clock: not before the invite existed, not after it expired.
+    if (joinedAt > parseRfc3339(invite.expires_at) || joinedAt < parseRfc3339(invite.created_at)) return;
     if (!this.activeMember(invite.inviter)) return; // an invite dies with its inviter's membership
     if (invite.redeemed_by !== null) {
       // Single use. Two redemptions (one one-scan invite on two devices, across a partition): the one written
@@ -246,7 +257,8 @@ export class CommunityView implements MaterialisedView<State> {
       // log early and redeemed offline much later writes a low Lamport value, and must not unseat the member who
       // joined in the meantime.
       const holder = this.memberMap.get(invite.redeemed_by);
-      if (!holder || !isEarlier(event.wall_clock, event.event_id, holder.added_at, holder.join_event_id)) return;
+      // A holder the community has since promoted stays: its standing no longer rests on the invite alone.
+      if (!holder || holder.level !== invite.initial_level || !isEarlier(event.wall_clock, event.event_id, holder.added_at, holder.join_event_id)) return;
       this.memberMap.delete(holder.node_id);
     }
     invite.redeemed_by = event.author;
@@ -271,8 +283,18 @@ export class CommunityView implements MaterialisedView<State> {
     // Nobody raises another above their own level.
     if (promoting && RANK[new_level] > RANK[author.level]) return;
     const needed = promoting ? 1 : this.currentPolicy!.min_signatures_to_demote;
-    if (this.trustedSigners(event).length < needed) return;
+    if (this.trustedSigners(event).length < needed || !this.useIntent(event)) return;
     target.level = new_level;
+  }
+
+  /** Marks a trust action's intent used; false when it was used before (a replayed co-signed event). */
+  private useIntent(event: EventEnvelope): boolean {
+    const clientId = event.data.client_id;
+    if (typeof clientId !== 'string' || clientId === '') return false;
+    const key = `${event.event_type} ${clientId}`;
+    if (this.usedIntents.has(key)) return false;
+    this.usedIntents.add(key);
+    return true;
   }
 
   /** Distinct trusted (or anchor) members among the author and the co-signers, at this point of the log. */

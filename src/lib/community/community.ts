@@ -22,7 +22,7 @@ import { CommunityView, type CoSigner, type InviteRecord, type MemberLevel } fro
 import { EventGate, GATE_EVENT_TYPES } from './event-gate.js';
 import { proveInvite } from './invite-proof.js';
 import { makePolicy, type CommunityPolicy } from './policy.js';
-import { coSign, signGenesis, type TrustAction } from './signatures.js';
+import { coSign, signGenesis, verifyCoSigner, type TrustAction } from './signatures.js';
 
 export const COMMUNITY_NAME_MAX_CHARS = 64;
 export const DEFAULT_INVITE_TTL_SECONDS = 24 * 3600;
@@ -80,7 +80,16 @@ export class Community implements MembershipView {
       if (store.saveSnapshot) new Snapshotter({ engine: community.engine, store, keyPair, communityId, clock, log: options.log }).start();
     }
     log.subscribe((added) => {
-      community.applying = community.applying.then(() => community.engine.added(added, () => log.events()));
+      community.applying = community.applying
+        .then(() => community.engine.added(added, () => log.events()))
+        // A failed apply (a store read during a replay) must not freeze the views: replay everything once more.
+        .catch(async () => {
+          try {
+            community.engine.rebuild(await log.events());
+          } catch {
+            // The store is unreadable: the next batch tries again.
+          }
+        });
     });
     return community;
   }
@@ -225,6 +234,12 @@ export class Community implements MembershipView {
     const needed = action === 'community.member.promoted' ? 1 : action === 'community.member.demoted' ? (policy?.min_signatures_to_demote ?? 3) : (policy?.min_signatures_to_revoke ?? 3);
     const target = intent.target_node_id as string;
     if (!this.view.member(target)) throw new HearthError('not_found', `${target} is not a member of this community`);
+    // Our own events skip the gate, so the co-signatures are checked here: a bad one would make our view differ.
+    for (const coSigner of coSigners) {
+      if (!(await verifyCoSigner(coSigner, this.communityId, action, intent))) {
+        throw new HearthError('invalid_signature', `the co-signature of ${coSigner.node_id} does not verify for this action`);
+      }
+    }
     const signers = new Set([this.selfId, ...coSigners.map((c) => c.node_id)]);
     const trusted = [...signers].filter((id) => ['trusted', 'anchor'].includes(this.view.levelOf(id)));
     if (trusted.length < needed) {

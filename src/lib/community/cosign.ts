@@ -15,6 +15,7 @@ export const COSIGN_VERSION = '1.0';
 /** How long a request waits for a person on the asked device. */
 export const COSIGN_WAIT_MS = 10 * 60_000;
 const MAX_PENDING = 32;
+const MAX_PENDING_PER_CALLER = 4;
 export const COSIGN_ACTIONS: readonly TrustAction[] = ['community.member.demoted', 'community.member.revoked'];
 export const REVOKE_REASONS = ['compromised', 'inactive', 'policy_violation', 'other'] as const;
 
@@ -94,6 +95,7 @@ export class CosignInbox {
       handler: (body, ctx) => {
         const { action, intent } = (body as { input: { action: TrustAction; intent: Record<string, unknown> } }).input;
         this.checkIntent(action, intent);
+        this.checkQuota(ctx.caller);
         return new Promise((resolve, reject) => {
           const id = this.nextId();
           const done = (outcome: () => void) => {
@@ -130,7 +132,12 @@ export class CosignInbox {
     if (action === 'community.member.demoted' && (typeof intent.new_level !== 'string' || !isLower(intent.new_level as MemberLevel, member.level))) {
       throw new HearthError('bad_request', `a demotion must name a level below ${member.level}`);
     }
-    if (this.pending.size >= MAX_PENDING) throw new HearthError('capacity_exceeded', 'too many co-sign requests are waiting here');
+  }
+
+  /** One trusted member may not crowd out the others' requests. */
+  private checkQuota(caller: string): void {
+    const fromCaller = [...this.pending.values()].filter((r) => r.from === caller).length;
+    if (fromCaller >= MAX_PENDING_PER_CALLER) throw new HearthError('bad_request', `you already have ${fromCaller} co-sign requests waiting on this device`);
   }
 
   private changed(): void {

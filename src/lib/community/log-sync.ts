@@ -4,7 +4,7 @@
  * each event it writes to every peer at once so others see it live. Members may sync; so may a newcomer holding
  * an unexpired invite (DESIGN §3.9), so that it can read the log before it writes its own `joined`.
  */
-import { HearthError, type Clock } from '../core/index.js';
+import { HearthError, utf8Encode, type Clock } from '../core/index.js';
 import type { CapabilityBus, CapabilityRegistration } from '../bus/index.js';
 import { SYNC_MESSAGE_BYTES, SYNC_MESSAGE_SCHEMA, SyncResponder, syncWith, type EventEnvelope, type SyncOutcome, type SyncReply, type SyncRequest } from '../events/index.js';
 import type { Scheduler, TimerHandle } from '../transport/index.js';
@@ -89,7 +89,10 @@ export class LogSync {
       handler: async (body, ctx) => {
         const input = (body as { input: SyncRequest & { invite?: InviteCredential } }).input;
         await this.admit(ctx.caller, input.invite);
-        const reply = await this.responder.respond({ items: input.items, want: input.want, events: input.events });
+        // A newcomer on an invite may read, and write only its own join (S4): nobody else's events through it.
+        const member = this.options.community.levelOf(ctx.caller) !== 'none';
+        const events = member ? input.events : input.events.filter((e) => e?.author === ctx.caller && e?.event_type === 'community.member.joined');
+        const reply = await this.responder.respond({ items: input.items, want: input.want, events });
         return { output: reply };
       }
     };
@@ -219,7 +222,7 @@ function takeEventsWithin(queue: EventEnvelope[], budget: number): EventEnvelope
   const taken: EventEnvelope[] = [];
   let used = 0;
   while (queue.length > 0) {
-    const size = JSON.stringify(queue[0]).length;
+    const size = utf8Encode(JSON.stringify(queue[0])).length;
     if (taken.length > 0 && used + size > budget) break;
     used += size;
     taken.push(queue.shift()!);

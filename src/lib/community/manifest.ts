@@ -54,14 +54,18 @@ export async function signManifest(view: CommunityView, anchor: KeyPair): Promis
   return signPayload({ ...manifest }, anchor) as Promise<CommunityManifest & { signature: string }>;
 }
 
-/** Who signed `manifest` for `communityId`, or why it cannot be trusted. */
-export async function verifyManifest(manifest: unknown, communityId: string): Promise<string> {
+/**
+ * Who signed `manifest` for `communityId`, or why it cannot be trusted. The signer must be one of `knownAnchors`
+ * (the reader's own view of the community, or the founder from the genesis): anchors the manifest lists about
+ * itself prove nothing, since anyone can sign a manifest that names them anchor.
+ */
+export async function verifyManifest(manifest: unknown, communityId: string, knownAnchors: readonly string[]): Promise<string> {
   const m = manifest as CommunityManifest | null;
   if (!m || typeof m !== 'object' || m.community_id !== communityId || !Array.isArray(m.members)) {
     throw new HearthError('bad_request', 'not a community manifest for this community');
   }
-  for (const member of m.members.filter((x) => x.level === 'anchor')) {
-    if (await verifyPayload(m, member.node_id)) return member.node_id;
+  for (const anchor of knownAnchors) {
+    if (await verifyPayload(m, anchor)) return anchor;
   }
-  throw new HearthError('invalid_signature', 'the community manifest is not signed by one of its anchors');
+  throw new HearthError('invalid_signature', 'the community manifest is not signed by an anchor this node knows');
 }

@@ -107,7 +107,7 @@ export class EventLog {
     return this.serialised(async () => {
       const result: IngestResult = { accepted: [], duplicates: 0, rejected: [] };
       const fresh: EventEnvelope[] = [];
-      const seen = new Set<string>();
+      const seen = new Map<string, EventEnvelope>();
       for (const candidate of candidates) {
         const check = await checkEvent(candidate, this.options.communityId);
         const eventId = typeof (candidate as { event_id?: unknown } | null)?.event_id === 'string' ? (candidate as { event_id: string }).event_id : null;
@@ -115,14 +115,15 @@ export class EventLog {
           result.rejected.push({ eventId, code: check.code, reason: check.reason });
           continue;
         }
-        const stored = seen.has(check.event.event_id) ? undefined : await this.options.store.get(check.event.event_id);
-        if (seen.has(check.event.event_id) || stored) {
-          const same = stored ? canonicalJson(stored) === canonicalJson(check.event) : true;
+        const earlier = seen.get(check.event.event_id) ?? (await this.options.store.get(check.event.event_id));
+        if (earlier) {
+          // The same id twice, in this batch or already stored: a duplicate only if it is the same event (E2).
+          const same = canonicalJson(earlier) === canonicalJson(check.event);
           if (same) result.duplicates++;
           else result.rejected.push({ eventId, code: 'bad_request', reason: `event id ${eventId} is already used by another event` });
           continue;
         }
-        seen.add(check.event.event_id);
+        seen.set(check.event.event_id, check.event);
         fresh.push(check.event);
       }
       // In replay order, so a join admitted early in a batch lets its author's later events in.

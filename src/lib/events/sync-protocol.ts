@@ -19,6 +19,8 @@ const ITEMS_BYTES = 16 * 1024;
 const KEYS_BYTES = 4 * 1024;
 /** Room for events: what is left after items, `want`, and `offer` with its overflow allowance (see `place`). */
 const EVENT_BYTES = SYNC_MESSAGE_BYTES - ITEMS_BYTES - 4 * KEYS_BYTES;
+/** Events held for a retry within one exchange (S5); more are reported refused and come back in a later exchange. */
+export const MAX_PARKED_EVENTS = 2_000;
 /** Rounds one exchange may take before it gives up (a peer that never settles is misbehaving). */
 export const SYNC_MAX_ROUNDS = 2_000;
 
@@ -54,7 +56,8 @@ const ITEM = {
 };
 /** Shapes only; each event is checked in full (size, shape, signature, admission) by the log on ingest. */
 export const SYNC_MESSAGE_SCHEMA = {
-  items: { type: 'array', items: ITEM, maxItems: 512 },
+  // An honest caller sends at most ITEMS_BYTES of items (about 100); each costs the answerer a hash over its range.
+  items: { type: 'array', items: ITEM, maxItems: 128 },
   want: { type: 'array', items: KEY, maxItems: 1024 },
   events: { type: 'array', items: { type: 'object' }, maxItems: 1024 }
 };
@@ -252,7 +255,8 @@ async function ingestAndRetry(log: EventLog, events: readonly EventEnvelope[], p
   const byId = new Map(events.map((e) => [e.event_id, e]));
   for (const refusal of stored.rejected) {
     const event = refusal.eventId === null ? undefined : byId.get(refusal.eventId);
-    if (refusal.code === 'unauthorized' && event) parked.set(event.event_id, event);
+    // Bounded: a peer feeding events from keys that never joined must not grow this (or the retries) without end.
+    if (refusal.code === 'unauthorized' && event && parked.size < MAX_PARKED_EVENTS) parked.set(event.event_id, event);
     else outcome.refused.push({ event_id: refusal.eventId, code: refusal.code, reason: refusal.reason });
   }
   if (stored.accepted.length === 0 || parked.size === 0) return;

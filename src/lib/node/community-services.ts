@@ -72,7 +72,7 @@ export function startCommunityServices(options: CommunityServicesOptions): Commu
   sweeper.start();
   // A peer that appears (or comes back) is synced with at once, not at the next round.
   const unsubscribe = node.subscribe(({ kind, peer }) => {
-    if (kind === 'added' && peer.communityId === community.communityId) void sync.syncWith(peer.nodeId);
+    if (kind === 'added' && syncPeersOf(node, community).includes(peer.nodeId)) void sync.syncWith(peer.nodeId);
   });
   return {
     sync,

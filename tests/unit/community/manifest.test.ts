@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyPairFromSeed, ulidGenerator } from '../../../src/lib/core/index.js';
+import { keyPairFromSeed, signPayload, ulidGenerator } from '../../../src/lib/core/index.js';
 import { Community, deriveManifest, signManifest, verifyManifest } from '../../../src/lib/community/index.js';
 import { MemoryEventStore } from '../../../src/lib/events/index.js';
 import { VirtualTime } from '../../sim/virtual-time.js';
@@ -20,9 +20,19 @@ describe('community manifest (contract §6.2)', () => {
     const manifest = await signManifest(community.view, founder);
     expect(manifest).toMatchObject({ version: 1, community_id: community.communityId, root_key: community.communityId, name: 'Hof', members: [{ node_id: founder.nodeId, level: 'anchor' }], revoked: [] });
     expect(manifest.head_lamport).toBe(community.log.head);
-    expect(await verifyManifest(manifest, community.communityId)).toBe(founder.nodeId);
-    await expect(verifyManifest(manifest, 'ed25519:' + 'X'.repeat(43))).rejects.toMatchObject({ code: 'bad_request' });
-    await expect(verifyManifest({ ...manifest, name: 'Forged' }, community.communityId)).rejects.toMatchObject({ code: 'invalid_signature' });
+    const anchors = [founder.nodeId];
+    expect(await verifyManifest(manifest, community.communityId, anchors)).toBe(founder.nodeId);
+    await expect(verifyManifest(manifest, 'ed25519:' + 'X'.repeat(43), anchors)).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(verifyManifest({ ...manifest, name: 'Forged' }, community.communityId, anchors)).rejects.toMatchObject({ code: 'invalid_signature' });
+  });
+
+  it('a stranger who signs a manifest naming themselves anchor is not believed', async () => {
+    const { community, founder } = await founded();
+    const stranger = await keyPairFromSeed(new Uint8Array(32).fill(8));
+    const forged = deriveManifest(community.view);
+    forged.members = [{ node_id: stranger.nodeId, level: 'anchor', added_at: forged.created_at, added_by: stranger.nodeId }];
+    const signed = await signPayload({ ...forged }, stranger);
+    await expect(verifyManifest(signed, community.communityId, [founder.nodeId])).rejects.toMatchObject({ code: 'invalid_signature' });
   });
 
   it('only an anchor signs it', async () => {
