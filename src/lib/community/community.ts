@@ -64,7 +64,7 @@ export class Community implements MembershipView {
 
   static async open(options: CommunityOptions): Promise<Community> {
     const gate = new EventGate(options.communityId);
-    const log = await EventLog.open({ ...options, admit: (event) => gate.admit(event) });
+    const log = await EventLog.open({ ...options, admit: (event) => gate.admit(event), afterStore: (stored) => gate.settle(stored) });
     const community = new Community(log, gate, options);
     community.engine.register(community.view);
     for (const view of options.views?.(community) ?? []) community.engine.register(view);

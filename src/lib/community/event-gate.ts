@@ -20,6 +20,12 @@ export const GATE_EVENT_TYPES: readonly EventType[] = ['community.created', 'com
 
 export class EventGate {
   private readonly known = new Set<string>();
+  /**
+   * What the current ingest admitted but has not stored yet: it counts for the rest of the batch (a join early in a
+   * batch lets its author's later events in) and becomes `known` only once stored (`settle`).
+   */
+  private tentativeKnown = new Set<string>();
+  private tentativeInvites = new Map<string, string>();
   /** Invite events stored (id → invitee): a join must name one of these, or anyone could write themselves in. */
   private readonly invites = new Map<string, string>();
 
@@ -37,6 +43,17 @@ export class EventGate {
     return this.known.has(nodeId);
   }
 
+  /** The write of the current ingest ended: learn what was stored (null: nothing was), forget the rest. */
+  settle(stored: readonly EventEnvelope[] | null): void {
+    this.tentativeKnown = new Set();
+    this.tentativeInvites = new Map();
+    if (stored) this.learn(stored);
+  }
+
+  private knows(nodeId: string): boolean {
+    return this.known.has(nodeId) || this.tentativeKnown.has(nodeId);
+  }
+
   /** null when the event may be stored; otherwise why not. Admitting a genesis or a join makes its author known. */
   async admit(event: EventEnvelope): Promise<EventRefusal | null> {
     const data = event.data;
@@ -45,7 +62,7 @@ export class EventGate {
       if (data.founder_node_id !== event.author || !(await verifyGenesis(binding, data.root_signature))) {
         return { code: 'invalid_signature', reason: `event ${event.event_id} claims to found the community but is not signed by its root key` };
       }
-      this.known.add(event.author);
+      this.tentativeKnown.add(event.author);
       return null;
     }
     if (event.event_type === 'community.member.joined') {
@@ -54,7 +71,7 @@ export class EventGate {
         return { code: 'bad_request', reason: `join ${event.event_id} must name the invite (invite_event_id) and its invitee_node_id` };
       }
       // The invite must be stored first (a later sync retries); invites never change, so this stays order-free.
-      if (this.invites.get(data.invite_event_id) !== invitee) {
+      if ((this.invites.get(data.invite_event_id) ?? this.tentativeInvites.get(data.invite_event_id)) !== invitee) {
         return { code: 'unauthorized', reason: `join ${event.event_id} names an invite this node does not hold (yet) for ${invitee}` };
       }
       if (invitee !== event.author) {
@@ -63,13 +80,13 @@ export class EventGate {
           return { code: 'invalid_signature', reason: `join ${event.event_id} does not prove it holds the invite's key` };
         }
       }
-      this.known.add(event.author);
+      this.tentativeKnown.add(event.author);
       return null;
     }
-    if (!this.known.has(event.author)) {
+    if (!this.knows(event.author)) {
       return { code: 'unauthorized', reason: `event ${event.event_id} is by ${event.author}, who has not joined this community (yet)` };
     }
-    if (event.event_type === 'community.member.invited' && typeof data.invitee_node_id === 'string') this.invites.set(event.event_id, data.invitee_node_id);
+    if (event.event_type === 'community.member.invited' && typeof data.invitee_node_id === 'string') this.tentativeInvites.set(event.event_id, data.invitee_node_id);
     if ((TRUST_ACTIONS as readonly string[]).includes(event.event_type)) return this.checkCoSigners(event, event.event_type as TrustAction);
     return null;
   }

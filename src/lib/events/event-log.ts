@@ -35,6 +35,11 @@ export interface EventLogOptions {
   nextId: UlidGenerator;
   /** Applied to peers' events only: our own are built to pass it. */
   admit?: EventAdmission;
+  /**
+   * After each ingest's write: the events stored, or null when the write failed. Lets an admission rule that learns
+   * from what it admits (a join makes its author known) keep only what was actually stored.
+   */
+  afterStore?: (stored: readonly EventEnvelope[] | null) => void;
 }
 
 export class EventLog {
@@ -134,7 +139,14 @@ export class EventLog {
         if (refusal) result.rejected.push({ eventId: event.event_id, ...refusal });
         else admitted.push(event);
       }
-      const added = (await this.options.store.put(admitted)).sort(compareEvents);
+      let added: EventEnvelope[];
+      try {
+        added = (await this.options.store.put(admitted)).sort(compareEvents);
+      } catch (err) {
+        this.options.afterStore?.(null);
+        throw err;
+      }
+      this.options.afterStore?.(added);
       for (const event of added) this.lamport.observe(event.lamport);
       this.indexKeys(added);
       result.accepted = added;
