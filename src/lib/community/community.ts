@@ -55,6 +55,7 @@ export class Community implements MembershipView {
   readonly view = new CommunityView();
   readonly engine = new ReplayEngine();
   private applying: Promise<void> = Promise.resolve();
+  private readonly closers: (() => void)[] = [];
 
   private constructor(
     readonly log: EventLog,
@@ -77,9 +78,9 @@ export class Community implements MembershipView {
       // The gate must know every author who ever joined, so it reads every membership event whatever a snapshot covers.
       gate.learn(await storedOfTypes(store, GATE_EVENT_TYPES));
       await restoreFromSnapshot({ engine: community.engine, store, keyPair, communityId, log: options.log });
-      if (store.saveSnapshot) new Snapshotter({ engine: community.engine, store, keyPair, communityId, clock, log: options.log }).start();
+      if (store.saveSnapshot) community.closers.push(new Snapshotter({ engine: community.engine, store, keyPair, communityId, clock, log: options.log }).start());
     }
-    log.subscribe((added) => {
+    community.closers.push(log.subscribe((added) => {
       community.applying = community.applying
         .then(() => community.engine.added(added, () => log.events()))
         // A failed apply (a store read during a replay) must not freeze the views: replay everything once more.
@@ -90,8 +91,14 @@ export class Community implements MembershipView {
             // The store is unreadable: the next batch tries again.
           }
         });
-    });
+    }));
     return community;
+  }
+
+  /** Stops listening and snapshotting (the store's owner closes the store after this). */
+  async close(): Promise<void> {
+    for (const close of this.closers.splice(0)) close();
+    await this.settled();
   }
 
   /**
