@@ -273,7 +273,7 @@ export class CommunityHost {
         addedBy: nameOf(m.added_by),
         isSelf: m.node_id === self,
         online: m.node_id === self || peers.has(m.node_id),
-        isBridge: m.node_id === this.bridgeNodeId
+        isBridge: m.profile === 'bridge' || m.node_id === this.bridgeNodeId
       })),
       revoked: view.revocations().map((r) => ({ nodeId: r.node_id, shortId: shortOf(r.node_id), revokedAt: r.revoked_at, reason: r.reason })),
       invites: view
@@ -354,6 +354,13 @@ export class CommunityHost {
         this.bridgeNodeId = manifest.node_id;
       }
       const bridgeId = this.bridgeNodeId;
+      // Automatically only while the community has no bridge: another bridge is added by a person's invite, so a
+      // spoofed or foreign bridge cannot make itself a member just by being connected to.
+      const keeper = community.view.members().find((m) => m.profile === 'bridge' && m.node_id !== bridgeId);
+      if (keeper && !community.view.member(bridgeId)) {
+        this.bridgeNote = `This community's copy is kept by another bridge (${shortOf(keeper.node_id)}). Invite this one from the Invite panel if it should keep one too.`;
+        return;
+      }
       if (community.view.member(bridgeId)) {
         this.bridgeNote = null;
         if (this.bridgeTimer !== null) clearInterval(this.bridgeTimer);

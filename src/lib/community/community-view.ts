@@ -26,6 +26,8 @@ export interface Member {
   invite_event_id: string | null;
   /** Our `joined` event (the genesis for the founder). */
   join_event_id: string;
+  /** The profile its join's node manifest gave (`bridge` for a bridge's member node), or null. */
+  profile: string | null;
 }
 
 export interface InviteRecord {
@@ -237,7 +239,8 @@ export class CommunityView implements MaterialisedView<State> {
       added_at: event.wall_clock,
       added_by: event.author,
       invite_event_id: null,
-      join_event_id: event.event_id
+      join_event_id: event.event_id,
+      profile: null
     });
   }
 
@@ -262,7 +265,7 @@ export class CommunityView implements MaterialisedView<State> {
       this.memberMap.delete(holder.node_id);
     }
     invite.redeemed_by = event.author;
-    const manifest = event.data.node_manifest as { display_name?: unknown } | undefined;
+    const manifest = event.data.node_manifest as { display_name?: unknown; profile?: unknown } | undefined;
     this.memberMap.set(event.author, {
       node_id: event.author,
       level: invite.initial_level,
@@ -270,7 +273,8 @@ export class CommunityView implements MaterialisedView<State> {
       added_at: event.wall_clock,
       added_by: invite.inviter,
       invite_event_id,
-      join_event_id: event.event_id
+      join_event_id: event.event_id,
+      profile: typeof manifest?.profile === 'string' ? manifest.profile : null
     });
   }
 
