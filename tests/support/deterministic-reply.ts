@@ -23,6 +23,8 @@ export interface ReplyInput {
   seed: number | null;
   maxTokens: number;
   stop: readonly string[];
+  /** A fixed natural length instead of the hash's 6–24 tokens (benchmarks want long replies). */
+  naturalTokens?: number | null;
 }
 
 export interface DeterministicReply {
@@ -59,7 +61,7 @@ function firstStopIndex(text: string, stops: readonly string[]): { index: number
 export function deterministicReply(input: ReplyInput): DeterministicReply {
   const hash = fnv1a32(`${input.model}\u0000${input.seed ?? ''}\u0000${input.text}`);
   const start = hash % STANDIN_WORDS.length;
-  const natural = NATURAL_MIN_TOKENS + ((hash >>> 16) % NATURAL_SPREAD_TOKENS);
+  const natural = input.naturalTokens ?? NATURAL_MIN_TOKENS + ((hash >>> 16) % NATURAL_SPREAD_TOKENS);
   const sampled = Math.min(natural, Math.max(0, input.maxTokens));
   const tokens = Array.from({ length: sampled }, (_, i) => (i === 0 ? '' : ' ') + STANDIN_WORDS[(start + i) % STANDIN_WORDS.length]);
 

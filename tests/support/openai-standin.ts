@@ -30,6 +30,8 @@ export interface StandInBehaviour {
   models: string[];
   /** Delay before each token, in ms. */
   tokenDelayMs: number;
+  /** Every reply runs this many tokens unless max_tokens or a stop string ends it (default: 6–24 by input hash). */
+  replyTokens: number | null;
   failure: StandInFailure | null;
   /** When set, requests must carry `Authorization: Bearer <apiKey>`, else 401. */
   apiKey: string | null;
@@ -133,6 +135,7 @@ export async function startOpenAiStandIn(options: StandInOptions = {}): Promise<
   const behaviour: StandInBehaviour = {
     models: [...STANDIN_MODELS],
     tokenDelayMs: 0,
+    replyTokens: null,
     failure: null,
     apiKey: null,
     reportStopString: true,
@@ -183,7 +186,7 @@ export async function startOpenAiStandIn(options: StandInOptions = {}): Promise<
     const generation = readGeneration(request, chat);
     if (typeof generation === 'string') return apiError(res, 400, generation, 'invalid_request_error');
 
-    const reply = deterministicReply({ model: request.model, ...generation });
+    const reply = deterministicReply({ model: request.model, ...generation, naturalTokens: behaviour.replyTokens });
     const usage = { prompt_tokens: generation.promptTokens, completion_tokens: reply.completionTokens, total_tokens: generation.promptTokens + reply.completionTokens };
     const id = `${chat ? 'chatcmpl' : 'cmpl'}-standin-${++sequence}`;
     const stopReason = behaviour.reportStopString ? { stop_reason: reply.matchedStop } : {};
@@ -275,6 +278,7 @@ async function main(argv: string[]): Promise<void> {
     host: arg('host') ?? '127.0.0.1',
     models: arg('models')?.split(',').filter(Boolean),
     tokenDelayMs: Number(arg('token-delay-ms') ?? 0),
+    replyTokens: arg('reply-tokens') === undefined ? null : Number(arg('reply-tokens')),
     apiKey: arg('api-key') ?? null
   });
   console.log(standIn.url);
