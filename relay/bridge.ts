@@ -32,7 +32,7 @@ export interface StartBridgeOptions {
   logger?: Logger;
   clock?: Clock;
   /** Protocol timings, shortened by tests. */
-  timing?: SignallingOptions['timing'] & { mdnsRequeryMs?: number; mdnsPruneMs?: number };
+  timing?: SignallingOptions['timing'] & { mdnsRequeryMs?: number; mdnsPruneMs?: number; joinDeadlineMs?: number };
 }
 
 export interface BridgeHandle {
@@ -116,7 +116,14 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
     if (tls) log.info({ source: tls.source, cert: tls.certPath }, 'tls certificate ready');
 
     // Every community replica is open, and its node back in its room, before the first client is let in.
-    const held = await CommunityRegistry.open({ dataDir: config.dataDir, keyPair, displayName: config.name, clock, logger: logger.child({ logger: 'relay.community' }) });
+    const held = await CommunityRegistry.open({
+      dataDir: config.dataDir,
+      keyPair,
+      displayName: config.name,
+      clock,
+      logger: logger.child({ logger: 'relay.community' }),
+      joinDeadlineMs: options.timing?.joinDeadlineMs
+    });
     communities = held;
     const heldList = held.list();
     if (heldList.length > 0) log.info({ communities: heldList.map((c) => ({ id: c.community_id, status: c.status, events: c.events })) }, 'community replicas open');

@@ -24,13 +24,15 @@ import {
   type SignedSignal
 } from './messages.js';
 import { MessageBudget } from './rate-limit.js';
-import type { HeldCommunities, RelayCarrier, RoomNode } from './room-node.js';
+import type { HeldCommunities, RelayCarrier, RoomNode, SlowReaderReason } from './room-node.js';
 import type { RoomMember, Rooms } from './rooms.js';
 
 /** Close codes: 1008 policy violation (refused admission), 4000 replaced by a newer session of the same NodeID. */
 export const CLOSE_POLICY = 1008;
 export const CLOSE_REPLACED = 4000;
 export const CLOSE_GOING_AWAY = 1001;
+/** 1013 Try Again Later: the client read too slowly for the bridge's node to keep its link (relay-link.ts). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** Past this much unsent data to one socket, more is dropped rather than queued without bound. */
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -147,13 +149,23 @@ export class ClientConnection implements RoomMember, RelayCarrier {
     this.refuse({ ...rejection, reason }, { close: true });
   }
 
-  private refuse(rejection: Rejection, options: { close?: boolean; retryAfterMs?: number } = {}): void {
+  /**
+   * The bridge's node could not keep its relay link to this client (relay-link.ts): the client is not reading. The
+   * socket is closed with 1013, so the client reconnects and syncs again; its link's waiting frames are already freed.
+   */
+  dropSlowReader(reason: SlowReaderReason, message: string): void {
+    if (this.phase === 'closed') return;
+    this.log.warn({ reason, remote: this.remoteAddress, node: this.hello ? shortOf(this.nodeId) : undefined, buffered: this.ws.bufferedAmount }, 'dropping a client that does not read');
+    this.refuse({ code: 'capacity_exceeded', reason, message: `${message}; reconnect to sync again` }, { close: true, closeCode: CLOSE_TRY_AGAIN_LATER });
+  }
+
+  private refuse(rejection: Rejection, options: { close?: boolean; closeCode?: number; retryAfterMs?: number } = {}): void {
     this.ctx.counters.reject(rejection.reason);
     this.log.debug({ reason: rejection.reason, code: rejection.code, remote: this.remoteAddress, node: this.hello ? shortOf(this.nodeId) : undefined }, rejection.message);
     this.send(errorMessage(rejection.code, rejection.message, options.retryAfterMs));
     if (options.close) {
       this.phase = 'closed';
-      this.close(CLOSE_POLICY, rejection.reason);
+      this.close(options.closeCode ?? CLOSE_POLICY, rejection.reason);
     }
   }
 

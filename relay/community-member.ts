@@ -52,6 +52,8 @@ function highestLamport(sortedKeys: readonly string[]): number {
 
 /** Membership changes reach signalling at most this often, so a sync of many events costs one room check. */
 const CHANGE_COALESCE_MS = 20;
+/** Node timers take at most 2^31-1 ms (24.8 days); a later invite expiry is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class CommunityMember implements RoomNode {
   private invite: Invite | null = null;
@@ -62,6 +64,13 @@ export class CommunityMember implements RoomNode {
   private readonly links = new Map<RelayCarrier, RelayLink>();
   private linkCounter = 0;
   private changeTimer: NodeJS.Timeout | null = null;
+  /**
+   * Expiry times (ms) of the invites guests were admitted on (B8). A guest is let in on an invite until it expires,
+   * even one another node used; when the first of these passes, the room is checked again and guests that are still
+   * not members are dropped. One entry per distinct expiry, so the set is bounded by the invites in the log.
+   */
+  private readonly guestExpiries = new Set<number>();
+  private guestTimer: { atMs: number; timer: NodeJS.Timeout } | null = null;
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -127,6 +136,11 @@ export class CommunityMember implements RoomNode {
     return this.status === 'joining' ? this.invite : null;
   }
 
+  /** The pending invite's event arrived but redeeming it failed (used by another, expired): it cannot finish the join. */
+  get redeemFailed(): boolean {
+    return this.status === 'joining' && this.joinError !== null;
+  }
+
   get gated(): boolean {
     return this.status === 'member';
   }
@@ -172,6 +186,9 @@ export class CommunityMember implements RoomNode {
     }
     try {
       await checkInviteCredential(this.community, hello.node_id, hello.invite, nowMs);
+      // Admitted as a guest until the invite expires (even if another node used it: it must be able to learn that).
+      const expires = this.community.view.invite(hello.invite.invite_event_id)?.expires_at;
+      if (expires !== undefined) this.recheckGuestsAt(Date.parse(expires));
       return null;
     } catch (err) {
       const error = HearthError.from(err);
@@ -202,11 +219,14 @@ export class CommunityMember implements RoomNode {
     this.closed = true;
     this.unsubscribe();
     if (this.changeTimer) clearTimeout(this.changeTimer);
+    if (this.guestTimer) clearTimeout(this.guestTimer.timer);
+    this.guestTimer = null;
     this.services.stop();
     this.node.stop();
     // Let writes already queued on the log finish before the database goes away.
     await this.community.log.ingest([]).catch(() => {});
-    await this.community.settled().catch(() => {});
+    // No snapshot may start writing into a closed database.
+    await this.community.close().catch(() => {});
     this.store.close();
   }
 
@@ -229,6 +249,37 @@ export class CommunityMember implements RoomNode {
       this.redeeming = false;
     }
     this.changed();
+  }
+
+  /** Has the room checked again just after `expiresMs` (checkInviteCredential refuses only once now > expires_at). */
+  private recheckGuestsAt(expiresMs: number): void {
+    if (this.closed || !Number.isFinite(expiresMs)) return;
+    this.guestExpiries.add(expiresMs);
+    this.armGuestTimer();
+  }
+
+  private armGuestTimer(): void {
+    if (this.closed || this.guestExpiries.size === 0) return;
+    const next = Math.min(...this.guestExpiries);
+    if (this.guestTimer && this.guestTimer.atMs <= next) return;
+    if (this.guestTimer) clearTimeout(this.guestTimer.timer);
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.options.clock.now() + 1));
+    const timer = setTimeout(() => {
+      this.guestTimer = null;
+      const now = this.options.clock.now();
+      let due = false;
+      for (const at of this.guestExpiries) {
+        if (at < now) {
+          this.guestExpiries.delete(at);
+          due = true;
+        }
+      }
+      // Through the membership path: signalling checks every session of the room and drops guests now refused.
+      if (due) this.changed();
+      this.armGuestTimer();
+    }, delay);
+    timer.unref();
+    this.guestTimer = { atMs: next, timer };
   }
 
   /** Coalesced: tells the registry when our status moved, and signalling that the room may need a check. */

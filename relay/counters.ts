@@ -29,7 +29,10 @@ export const REJECTION_REASONS = [
   'not_member', // hello from a non-member that shows no invite
   'invite_refused', // hello with an invite the bridge's copy of the log does not accept
   'dropped_revoked', // a connected member the community revoked: socket closed
-  'dropped_not_member' // a connected client that no longer passes the room's check (e.g. its invite went to another)
+  'dropped_not_member', // a connected client that no longer passes the room's check (its invite expired, it was never a member)
+  // The bridge's node to one client (relay-link.ts), socket closed 1013 so the client reconnects and syncs again:
+  'relay_link_overflow', // over 256 frames or 4 MiB waiting for a client that does not read
+  'relay_link_stalled' // the client's socket stayed over 1 MiB unsent for 30 s while frames waited
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 

@@ -12,7 +12,14 @@ export interface RelayCarrier {
   readonly bufferedBytes: number;
   /** Sends one bridge message; false if the socket is closed or too backed up to take it. */
   send(message: object): boolean;
+  /**
+   * The relay link to the bridge's node gave up on this client (it reads too slowly): count it and close the socket,
+   * so the client reconnects and syncs again rather than the bridge holding frames for it without bound.
+   */
+  dropSlowReader(reason: SlowReaderReason, message: string): void;
 }
+
+export type SlowReaderReason = 'relay_link_overflow' | 'relay_link_stalled';
 
 /** The bridge's member node in one community's room (PROTOCOL.md B7, B8). */
 export interface RoomNode {
@@ -30,11 +37,14 @@ export interface RoomNode {
   deliver(client: RelayCarrier, frame: string): void;
 }
 
-export type RoomChange = 'started' | 'membership';
+export type RoomChange = 'started' | 'membership' | 'stopped';
 
 /** Every community the bridge holds, by id (community-registry.ts). */
 export interface HeldCommunities {
   get(communityId: string): RoomNode | undefined;
-  /** `started`: a node joined a room; `membership`: who may be in it changed (or the room became gated). */
+  /**
+   * `started`: a node joined a room; `membership`: who may be in it changed (or the room became gated); `stopped`:
+   * the node left its room for good (a join given up), so `get` no longer returns it.
+   */
   subscribe(listener: (communityId: string, change: RoomChange) => void): () => void;
 }

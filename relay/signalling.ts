@@ -10,7 +10,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { systemClock, type Clock } from '../src/lib/core/index.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, ClientConnection, type SignallingContext } from './client-connection.js';
 import type { BridgeCounters } from './counters.js';
-import { errorMessage, peerJoinedMessage } from './messages.js';
+import { errorMessage, peerJoinedMessage, peerLeftMessage } from './messages.js';
 import type { HeldCommunities } from './room-node.js';
 import { Rooms } from './rooms.js';
 
@@ -57,7 +57,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     helloTimeoutMs: options.timing?.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
     held: options.held
   };
-  const unwatch = options.held ? watchHeldRooms(options.held, ctx.rooms, ctx.clock, logger) : () => {};
+  const unwatch = options.held ? watchHeldRooms(options.held, ctx.rooms, ctx.clock, logger, options.bridge.node_id) : () => {};
 
   // maxPayload is the hard memory bound: ws closes a socket (1009) on anything larger without buffering it. It is
   // twice the configured message limit so that a message just over the limit can still be read and answered with
@@ -128,9 +128,10 @@ export function createSignalling(options: SignallingOptions): Signalling {
 /**
  * Keeps rooms in step with the bridge's member nodes: a node that starts (the bridge joined a community) is
  * announced to the room and linked to every client in it (B7); when membership changes, every session in the room
- * is checked again, so a member revoked while connected is dropped at once (B8).
+ * is checked again, so a member revoked while connected is dropped at once (B8), and so is a guest whose invite has
+ * expired (the member node reports a change at each such expiry). A node that stops (a join given up) leaves the room.
  */
-function watchHeldRooms(held: HeldCommunities, rooms: Rooms<ClientConnection>, clock: Clock, logger: Logger): () => void {
+function watchHeldRooms(held: HeldCommunities, rooms: Rooms<ClientConnection>, clock: Clock, logger: Logger, bridgeNodeId: string): () => void {
   const recheck = async (communityId: string) => {
     const node = held.get(communityId);
     if (!node?.gated) return;
@@ -143,6 +144,10 @@ function watchHeldRooms(held: HeldCommunities, rooms: Rooms<ClientConnection>, c
     }
   };
   return held.subscribe((communityId, change) => {
+    if (change === 'stopped') {
+      for (const session of rooms.inRoom(communityId)) session.send(peerLeftMessage(bridgeNodeId));
+      return;
+    }
     const node = held.get(communityId);
     if (!node) return;
     if (change === 'started') {

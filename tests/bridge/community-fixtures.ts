@@ -1,7 +1,7 @@
 /** Communities for bridge tests: founding one in memory, invites for the bridge and for newcomers, the replica on disk. */
 import { join } from 'node:path';
 import { Community, encodeInvite, proveInvite, signInvite, type CommunityPolicy, type InviteCredential } from '../../src/lib/community/index.js';
-import { base64UrlEncode, generateKeyPair, systemClock, ulidGenerator, type KeyPair } from '../../src/lib/core/index.js';
+import { base64UrlEncode, generateKeyPair, systemClock, ulidGenerator, type Clock, type KeyPair } from '../../src/lib/core/index.js';
 import { eventKey, MemoryEventStore } from '../../src/lib/events/index.js';
 import { communityViews } from '../../src/lib/node/index.js';
 import { COMMUNITIES_DIR } from '../../relay/community-registry.js';
@@ -12,12 +12,13 @@ export interface Holder {
   community: Community;
 }
 
-export async function foundCommunity(name = 'Oak Street', policy?: Partial<CommunityPolicy>): Promise<Holder> {
+/** A community founded in memory; `clock` (default the system's) is the founder's, e.g. to date an invite's expiry. */
+export async function foundCommunity(name = 'Oak Street', policy?: Partial<CommunityPolicy>, clock: Clock = systemClock): Promise<Holder> {
   const keyPair = await generateKeyPair();
   const store = new MemoryEventStore();
   const community = await Community.found(
     { name, displayName: 'founder', policy },
-    { keyPair, clock: systemClock, nextId: ulidGenerator(systemClock), storeFor: () => store, views: communityViews }
+    { keyPair, clock, nextId: ulidGenerator(clock), storeFor: () => store, views: communityViews }
   );
   return { keyPair, community };
 }

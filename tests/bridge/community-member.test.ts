@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type BridgeHandle } from '../../relay/bridge.js';
-import { COMMUNITIES_FILE } from '../../relay/community-registry.js';
+import { COMMUNITIES_FILE, JOIN_DEADLINE_MS } from '../../relay/community-registry.js';
 import type { BridgeConfig } from '../../relay/config.js';
 import { appendMessages, foundCommunity, listHeld, makeInvite, openJoiner, postJson, replicaKeys, type Holder } from './community-fixtures.js';
 import { makeTempDir, testConfig, waitFor } from './helpers.js';
@@ -155,7 +155,9 @@ describe('a join that outlives a restart', () => {
       const answer = await postJson(`${bridge.httpUrl}/bridge/community/join`, { invite: invite.blob });
       expect(answer.body).toEqual({ community_id: founder.community.communityId, status: 'joining' });
       const path = join(config.dataDir, COMMUNITIES_FILE);
-      expect(JSON.parse(await readFile(path, 'utf8')).communities).toEqual([{ community_id: founder.community.communityId, invite: invite.blob }]);
+      const [entry] = JSON.parse(await readFile(path, 'utf8')).communities;
+      expect(entry).toEqual({ community_id: founder.community.communityId, invite: invite.blob, join_deadline: expect.any(String) });
+      expect(Date.parse(entry.join_deadline) - Date.now()).toBeGreaterThan(JOIN_DEADLINE_MS - 60_000); // given up if not done by then
       expect((await stat(path)).mode & 0o777).toBe(0o600);
 
       await bridge.close();
