@@ -19,6 +19,7 @@ import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type Key
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
 import { OPEN_COMMUNITY_ID, type ActionOutcome } from '../src/lib/client/api.js';
 import { CommunityHost, type CommunitySetting } from './community-host.js';
+import { LlmHost } from './llm-host.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
 const PEER_LIST_COALESCE_MS = 100;
@@ -30,6 +31,7 @@ let keyPair: KeyPair;
 let node: HearthNode;
 let communityId = '';
 let host: CommunityHost;
+let llm: LlmHost;
 let createdKey = false;
 const links = new Map<string, PortLink | ChannelLink>();
 /** WebRTC frame channels transferred here by the main thread, by channelId, until a link takes them. */
@@ -137,6 +139,8 @@ const api: NodeWorkerApi = {
     });
     offerEcho(settings.echoOffered === true);
     await host.attach(node);
+    llm = new LlmHost(node, async (llmServerUrl) => store.saveSettings({ ...(await store.settings()), llmServerUrl }));
+    if (settings.llmServerUrl) void llm.set(settings.llmServerUrl, false);
     return identityView();
   },
 
@@ -180,6 +184,14 @@ const api: NodeWorkerApi = {
     } catch (err) {
       return { ok: false, error: HearthError.from(err).toWire() };
     }
+  },
+
+  async llmSettings() {
+    return llm.settings();
+  },
+
+  async setLlmServer(url) {
+    return llm.set(typeof url === 'string' ? url : null);
   },
 
   async deviceCard() {
@@ -250,6 +262,7 @@ const api: NodeWorkerApi = {
       const { result, trace } = await node.bus.invoke(request.capability, request.version, request.body, {
         node: request.node,
         timeoutMs: request.timeoutMs,
+        sessionId: request.sessionId,
         traceId
       });
       return { ok: true, result, trace };
@@ -262,7 +275,7 @@ const api: NodeWorkerApi = {
     const traceId = nextTraceId();
     let result: unknown = null;
     try {
-      for await (const event of node.bus.stream(request.capability, request.version, request.body, { node: request.node, timeoutMs: request.timeoutMs, traceId })) {
+      for await (const event of node.bus.stream(request.capability, request.version, request.body, { node: request.node, timeoutMs: request.timeoutMs, sessionId: request.sessionId, traceId })) {
         if (event.event === 'done') result = event.data;
         void onEvent(event);
       }

@@ -149,6 +149,14 @@ export async function startOpenAiStandIn(options: StandInOptions = {}): Promise<
   let sequence = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Browsers call model servers from the app's origin (Ollama needs OLLAMA_ORIGINS for this; LM Studio a toggle).
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-methods': 'GET, POST, OPTIONS' });
+      res.end();
+      return;
+    }
     const path = new URL(req.url ?? '/', 'http://standin').pathname.replace(/\/+$/, '');
     const rawBody = await readBody(req);
     let body: unknown = rawBody === '' ? undefined : rawBody;

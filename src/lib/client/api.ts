@@ -64,6 +64,18 @@ export interface CallRequest {
   /** Only this node may serve it. */
   node?: string;
   timeoutMs?: number;
+  /** Keeps a conversation's calls on one provider while it stays viable (M03 §5.6 sticky sessions). */
+  sessionId?: string;
+}
+
+/** A model server this device offers to the mesh (an OpenAI-compatible URL such as a laptop's own Ollama). */
+export interface LlmSettings {
+  /** e.g. http://127.0.0.1:11434/v1, or null when this device offers none. */
+  serverUrl: string | null;
+  /** Models the server listed at the last check; empty when unreachable. */
+  models: string[];
+  /** Why the last check failed, for the person to fix. */
+  problem: string | null;
 }
 
 /** A member as the Community page lists them. */
@@ -199,6 +211,9 @@ export interface NodeWorkerApi {
    * anchor (`signed`), as JSON text.
    */
   communityManifest(): Promise<{ ok: true; json: string; signed: boolean } | { ok: false; error: WireError }>;
+  llmSettings(): Promise<LlmSettings>;
+  /** Offers (or with null stops offering) an OpenAI-compatible model server from this device; checks it at once. */
+  setLlmServer(url: string | null): Promise<LlmSettings>;
   /** This device's "fresh device" card text (hearthnet-id://…), for an inviter to scan. */
   deviceCard(): Promise<string>;
   signHello(nonce: string): Promise<Record<string, unknown>>;

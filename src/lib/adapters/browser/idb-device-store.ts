@@ -17,6 +17,8 @@ export interface DeviceSettings {
   displayName?: string;
   /** This node offers experimental.echo@1.0 (a toggle on the Mesh page). */
   echoOffered?: boolean;
+  /** An OpenAI-compatible model server this device offers to the mesh (Ask page), or absent. */
+  llmServerUrl?: string | null;
   /** The community this device is in or joining (with the invite text while joining). */
   community?: { id: string; invite?: string };
 }
