@@ -39,6 +39,16 @@ const frameChannels = new Map<string, FrameChannel>();
 let withdrawEcho: (() => void) | null = null;
 /** Trace ids, which the bus also signs as the first attempt's request id. */
 const nextTraceId = ulidGenerator(systemClock);
+/** Calls the page may cancel, by the id it gave them. */
+const cancellable = new Map<string, AbortController>();
+
+/** An abort signal for a call the page named; forgotten when the call ends. */
+function signalFor(callId: string | undefined): { signal?: AbortSignal; release(): void } {
+  if (!callId) return { release() {} };
+  const controller = new AbortController();
+  cancellable.set(callId, controller);
+  return { signal: controller.signal, release: () => cancellable.delete(callId) };
+}
 
 function nameOf(nodeId: string): { name: string; shortId: string } {
   if (nodeId === keyPair.nodeId) return { name: `${node.identity().displayName} (this node)`, shortId: keyPair.shortId };
@@ -273,18 +283,26 @@ const api: NodeWorkerApi = {
 
   async streamCapability(request: CallRequest, onEvent: (event: StreamEvent) => void): Promise<CallOutcome> {
     const traceId = nextTraceId();
+    const cancel = signalFor(request.callId);
     let result: unknown = null;
     try {
-      for await (const event of node.bus.stream(request.capability, request.version, request.body, { node: request.node, timeoutMs: request.timeoutMs, sessionId: request.sessionId, traceId })) {
+      for await (const event of node.bus.stream(request.capability, request.version, request.body, { node: request.node, timeoutMs: request.timeoutMs, sessionId: request.sessionId, traceId, signal: cancel.signal })) {
         if (event.event === 'done') result = event.data;
         void onEvent(event);
       }
       return { ok: true, result, trace: lastTraceOf(traceId) };
     } catch (err) {
+      // Stopped by the person: not a failure; what arrived stands.
+      if (cancel.signal?.aborted) return { ok: true, result, trace: lastTraceOf(traceId) };
       return { ok: false, error: HearthError.from(err).toWire(), trace: lastTraceOf(traceId) };
     } finally {
+      cancel.release();
       (onEvent as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
     }
+  },
+
+  async cancelCall(callId) {
+    cancellable.get(String(callId))?.abort(new Error('cancelled by the person who asked'));
   },
 
   async setEchoOffered(offered) {

@@ -66,6 +66,8 @@ export interface CallRequest {
   timeoutMs?: number;
   /** Keeps a conversation's calls on one provider while it stays viable (M03 §5.6 sticky sessions). */
   sessionId?: string;
+  /** Names the call so `cancelCall` can stop it (the caller picks it, e.g. crypto.randomUUID()). */
+  callId?: string;
 }
 
 /** A model server this device offers to the mesh (an OpenAI-compatible URL such as a laptop's own Ollama). */
@@ -211,6 +213,8 @@ export interface NodeWorkerApi {
    * anchor (`signed`), as JSON text.
    */
   communityManifest(): Promise<{ ok: true; json: string; signed: boolean } | { ok: false; error: WireError }>;
+  /** Cancels a call started with this `callId`: the provider is told and stops (within 200 ms for streams). */
+  cancelCall(callId: string): Promise<void>;
   llmSettings(): Promise<LlmSettings>;
   /** Offers (or with null stops offering) an OpenAI-compatible model server from this device; checks it at once. */
   setLlmServer(url: string | null): Promise<LlmSettings>;
