@@ -122,7 +122,8 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       displayName: config.name,
       clock,
       logger: logger.child({ logger: 'relay.community' }),
-      joinDeadlineMs: options.timing?.joinDeadlineMs
+      joinDeadlineMs: options.timing?.joinDeadlineMs,
+      llmServerUrl: config.llm.serverUrl
     });
     communities = held;
     const heldList = held.list();

@@ -9,6 +9,8 @@ import { Community, inviteSecretSeed, proveInvite, type Invite, type InviteCrede
 import { checkInviteCredential } from '../src/lib/community/invite-credential.js';
 import { HearthError, ulidGenerator, type Clock, type KeyPair } from '../src/lib/core/index.js';
 import { communityViews, createNode, startCommunityServices, type CommunityServices, type HearthNode } from '../src/lib/node/index.js';
+import { LlmService } from '../src/lib/llm/index.js';
+import { OpenAiEngine } from '../src/lib/llm/openai/index.js';
 import { systemScheduler } from '../src/lib/transport/index.js';
 import type { Hello, PeerInfo, Rejection } from './messages.js';
 import { RelayLink } from './relay-link.js';
@@ -39,6 +41,29 @@ export interface CommunityMemberOptions {
   logger: Logger;
   /** Called when our own status changes (joined, revoked) and when anyone's membership may have changed. */
   onChange(member: CommunityMember, change: 'status' | 'membership'): void;
+  /** Offer this OpenAI-compatible model server's models to the community (llm.chat / llm.complete). */
+  llmServerUrl?: string | null;
+}
+
+/** The bridge's model server is checked again this often, so models that appear or vanish there follow. */
+const LLM_REFRESH_MS = 30_000;
+
+/** Offers a configured model server on the member node; returns the function that stops offering it. */
+function offerModels(node: HearthNode, url: string, clock: Clock, logger: Logger): () => void {
+  const service = new LlmService({
+    engines: [new OpenAiEngine({ baseUrl: url })],
+    register: (registration) => node.register(registration),
+    clock,
+    selfId: node.identity().nodeId,
+    log: (level, message, fields) => logger[level](fields ?? {}, message)
+  });
+  const refresh = () => void service.refresh().catch(() => {});
+  refresh();
+  const timer = setInterval(refresh, LLM_REFRESH_MS);
+  return () => {
+    clearInterval(timer);
+    service.stop();
+  };
 }
 
 /**
@@ -73,6 +98,8 @@ export class CommunityMember implements RoomNode {
   private guestTimer: { atMs: number; timer: NodeJS.Timeout } | null = null;
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** Withdraws the configured model server's llm.* capabilities (set when the bridge offers one). */
+  stopModels: (() => void) | null = null;
 
   private constructor(
     private readonly options: CommunityMemberOptions,
@@ -112,6 +139,7 @@ export class CommunityMember implements RoomNode {
       log
     });
     member = new CommunityMember(options, store, community, node, services);
+    if (options.llmServerUrl) member.stopModels = offerModels(node, options.llmServerUrl, clock, logger);
     try {
       if (invite) await member.setInvite(invite);
     } catch (err) {
@@ -221,6 +249,7 @@ export class CommunityMember implements RoomNode {
     if (this.changeTimer) clearTimeout(this.changeTimer);
     if (this.guestTimer) clearTimeout(this.guestTimer.timer);
     this.guestTimer = null;
+    this.stopModels?.();
     this.services.stop();
     this.node.stop();
     // Let writes already queued on the log finish before the database goes away.

@@ -48,6 +48,8 @@ export interface CommunityRegistryOptions {
   logger: Logger;
   /** JOIN_DEADLINE_MS unless a test shortens it. */
   joinDeadlineMs?: number;
+  /** An OpenAI-compatible model server every member node offers as llm.chat / llm.complete. */
+  llmServerUrl?: string | null;
 }
 
 export interface JoinAnswer {
@@ -301,6 +303,7 @@ export class CommunityRegistry implements HeldCommunities {
         displayName,
         clock,
         logger: logger.child({ community: communityId }),
+        llmServerUrl: this.options.llmServerUrl ?? null,
         onChange: (changed, change) => this.onMemberChange(changed, change)
       },
       invite

@@ -23,6 +23,8 @@ export interface BridgeConfig {
   tlsCert: string | null;
   tlsKey: string | null;
   mdns: { enabled: boolean; interface: string | null };
+  /** An OpenAI-compatible model server offered to every community the bridge is a member of, or null. */
+  llm: { serverUrl: string | null };
   limits: { maxClients: number; maxMessageBytes: number; messagesPerSecond: number };
   provenance: {
     configFile: string | null;
@@ -242,6 +244,7 @@ export function loadConfig(input: LoadConfigInput): BridgeConfig {
     tlsCert: final.tls_cert as string | null,
     tlsKey: final.tls_key as string | null,
     mdns: { enabled: final['mdns.enabled'] as boolean, interface: final['mdns.interface'] as string | null },
+    llm: { serverUrl: final['llm.server_url'] as string | null },
     limits: {
       maxClients: final['limits.max_clients'] as number,
       maxMessageBytes: final['limits.max_message_bytes'] as number,
