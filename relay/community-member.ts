@@ -66,15 +66,6 @@ function offerModels(node: HearthNode, url: string, clock: Clock, logger: Logger
   };
 }
 
-/**
- * The highest Lamport value stored (contract §7.6's head), read from the sorted replay keys (`<lamport>:<id>`). Not
- * `log.head`, which is the clock for our next write and so may run ahead of what is stored.
- */
-function highestLamport(sortedKeys: readonly string[]): number {
-  const last = sortedKeys[sortedKeys.length - 1];
-  return last === undefined ? 0 : Number.parseInt(last.slice(0, last.indexOf(':')), 10);
-}
-
 /** Membership changes reach signalling at most this often, so a sync of many events costs one room check. */
 const CHANGE_COALESCE_MS = 20;
 /** Node timers take at most 2^31-1 ms (24.8 days); a later invite expiry is reached in steps. */
@@ -199,7 +190,7 @@ export class CommunityMember implements RoomNode {
       status: this.status,
       events: log.size,
       members: view.members().length,
-      head_lamport: highestLamport(log.keys())
+      head_lamport: log.highestStored
     };
     if (summary.status === 'joining' && this.joinError) summary.error = this.joinError;
     return summary;

@@ -281,7 +281,7 @@ export class CommunityHost {
         .filter((i) => i.redeemed_by === null && Date.parse(i.expires_at) > Date.now())
         .map((i) => ({ eventId: i.event_id, inviteeNodeId: i.invitee_node_id, displayName: i.display_name, level: i.initial_level === 'trusted' ? 'trusted' : 'member', expiresAt: i.expires_at, redeemedBy: i.redeemed_by, inviter: nameOf(i.inviter) })),
       events: community.log.size,
-      headLamport: community.log.head,
+      headLamport: community.log.highestStored,
       canInvite: view.mayInvite(self, 'member'),
       canInviteTrusted: view.mayInvite(self, 'trusted'),
       canModerate: level === 'trusted' || level === 'anchor',

@@ -17,6 +17,8 @@ export class LlmHost {
   private url: string | null = null;
   private problem: string | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Bumped by every `set` and `stop`: work begun for an older setting stops at its next await. */
+  private generation = 0;
 
   constructor(
     private readonly node: HearthNode,
@@ -30,34 +32,43 @@ export class LlmHost {
   /** Offers `url`'s models (or stops offering with null), remembers the choice, and reports what it found. */
   async set(url: string | null, remember = true): Promise<LlmSettings> {
     this.stop();
+    const generation = this.generation;
     this.url = url === null || url.trim() === '' ? null : url.trim();
     if (remember) await this.save(this.url);
-    if (this.url === null) return this.settings();
+    if (this.url === null || generation !== this.generation) return this.settings();
     try {
       this.engine = new OpenAiEngine({ baseUrl: this.url });
     } catch (err) {
       this.problem = HearthError.from(err).message;
       return this.settings();
     }
-    this.service = new LlmService({ engines: [this.engine], register: (r) => this.node.register(r), clock: systemClock, selfId: this.node.identity().nodeId });
-    await this.check();
-    this.timer = setInterval(() => void this.check(), REFRESH_MS);
+    const service = new LlmService({ engines: [this.engine], register: (r) => this.node.register(r), clock: systemClock, selfId: this.node.identity().nodeId });
+    this.service = service;
+    this.timer = setInterval(() => void this.check(generation, service), REFRESH_MS);
+    await this.check(generation, service);
     return this.settings();
   }
 
-  private async check(): Promise<void> {
-    if (!this.engine || !this.service) return;
+  private async check(generation: number, service: LlmService): Promise<void> {
+    const engine = this.engine;
+    if (!engine) return;
+    let problem: string | null = null;
     try {
-      await this.engine.models(); // to say why, when it fails; the service swallows it
-      this.problem = null;
+      await engine.models(); // to say why, when it fails; the service swallows it
     } catch (err) {
-      this.problem = HearthError.from(err).message;
+      problem = HearthError.from(err).message;
     }
-    await this.service.refresh();
-    if (!this.problem && this.service.models.length === 0) this.problem = 'the server lists no models';
+    if (generation !== this.generation) return; // set() or stop() ran meanwhile
+    await service.refresh();
+    if (generation !== this.generation) {
+      service.stop(); // a refresh that finished after stop() must not leave capabilities offered
+      return;
+    }
+    this.problem = problem ?? (service.models.length === 0 ? 'the server lists no models' : null);
   }
 
   stop(): void {
+    this.generation++;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.service?.stop();

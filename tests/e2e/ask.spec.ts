@@ -12,8 +12,14 @@ const suite = bridgeSuite();
 let standIn: OpenAiStandIn;
 let a: OpenNode;
 
-test.beforeAll(async () => {
+test.beforeAll(async ({ browser }) => {
   standIn = await startOpenAiStandIn({ models: ['hearth-7b'], tokenDelayMs: 20, replyTokens: 30 });
+  // The tab that offers a model: every test here asks it.
+  a = await suite.open(browser);
+  await openAsk(a);
+  await a.page.getByTestId('llm-server-url').fill(standIn.url);
+  await a.page.getByTestId('llm-server-save').click();
+  await expect(a.page.getByTestId('llm-server-models')).toContainText('hearth-7b');
 });
 
 test.afterAll(async () => {
@@ -26,12 +32,6 @@ async function openAsk(node: OpenNode): Promise<void> {
 }
 
 test('a question asked in two tabs without a model is answered by the tab that offers one, streamed', async ({ browser }) => {
-  a = await suite.open(browser);
-  await openAsk(a);
-  await a.page.getByTestId('llm-server-url').fill(standIn.url);
-  await a.page.getByTestId('llm-server-save').click();
-  await expect(a.page.getByTestId('llm-server-models')).toContainText('hearth-7b');
-
   for (const question of ['Wo gibt es heute Trinkwasser?', 'Who has a generator?']) {
     const asker = await suite.open(browser);
     await openAsk(asker);
@@ -39,8 +39,10 @@ test('a question asked in two tabs without a model is answered by the tab that o
     await asker.page.getByTestId('ask-input').fill(question);
     await asker.page.getByTestId('ask-send').click();
     const answer = asker.page.locator('[data-testid="chat-message"][data-role="assistant"]').last();
-    // Streamed: some text is visible before the whole answer (30 tokens, 20 ms apart) has arrived.
+    // Streamed: text is visible while the answer (30 tokens, 20 ms apart) is still arriving, then it is done.
+    await expect(answer).toHaveAttribute('data-status', 'streaming');
     await expect(answer.getByTestId('answer-text')).not.toBeEmpty();
+    await expect(answer).toHaveAttribute('data-status', 'done', { timeout: 30_000 });
     await expect(answer.getByTestId('answer-served-by')).toHaveAttribute('data-node-id', a.nodeId, { timeout: 30_000 });
     await expect(answer.getByTestId('answer-model')).toContainText('hearth-7b');
     const words = ((await answer.getByTestId('answer-text').textContent()) ?? '').trim().split(/\s+/);
@@ -60,9 +62,12 @@ test('Stop ends the answer and cancels the generation at the model server', asyn
   await expect(answer.getByTestId('answer-text')).not.toBeEmpty();
   const before = standIn.requests.length;
   await asker.page.getByTestId('ask-stop').click();
+  await expect(answer).toHaveAttribute('data-status', 'stopped');
+  const shown = await answer.getByTestId('answer-text').textContent();
   // The stand-in sees its client go away: the provider's handler stopped and its HTTP request was aborted.
   await expect.poll(() => standIn.requests.slice(0, before).some((r) => r.path === '/v1/chat/completions' && r.clientDisconnected), { timeout: 10_000 }).toBe(true);
   const last = standIn.requests.filter((r) => r.path === '/v1/chat/completions').at(-1)!;
   expect(last.tokensSent).toBeLessThan(200);
+  await expect(answer.getByTestId('answer-text')).toHaveText(shown ?? ''); // nothing more arrived after Stop
 });
 

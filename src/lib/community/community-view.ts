@@ -7,7 +7,7 @@
  * Signatures that need a key other than the event author's (the founding root signature, invite proofs, trusted
  * co-signatures) are verified when an event is admitted to the log (event-gate.ts); this view only counts them.
  */
-import type { EventEnvelope, EventType, MaterialisedView } from '../events/index.js';
+import { EVENT_TYPES, type EventEnvelope, type EventType, type MaterialisedView } from '../events/index.js';
 import type { CallerLevel } from '../bus/index.js';
 import { parseRfc3339 } from '../core/index.js';
 import { policyProblem, type CommunityPolicy } from './policy.js';
@@ -74,15 +74,18 @@ export interface CoSigner {
   signature: string;
 }
 
-const COMMUNITY_EVENTS: readonly EventType[] = [
-  'community.created',
-  'community.member.invited',
-  'community.member.joined',
-  'community.member.revoked',
-  'community.member.promoted',
-  'community.member.demoted',
-  'community.policy.updated'
-];
+/** The contract's community.* event types (envelope.ts holds the list). */
+const COMMUNITY_EVENTS: readonly EventType[] = EVENT_TYPES.filter((type) => type.startsWith('community.'));
+
+/** Is `a` a lower level than `b`? */
+export function isLowerLevel(a: MemberLevel, b: MemberLevel): boolean {
+  return a in RANK && RANK[a] < RANK[b];
+}
+
+/** Trusted members and anchors: the levels that promote, co-sign and moderate. */
+export function isTrustedLevel(level: string): boolean {
+  return level === 'trusted' || level === 'anchor';
+}
 
 export class CommunityView implements MaterialisedView<State> {
   readonly name = 'community';

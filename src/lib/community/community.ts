@@ -18,7 +18,7 @@ import {
   type MaterialisedView,
   type SnapshotLog
 } from '../events/index.js';
-import { CommunityView, type CoSigner, type InviteRecord, type MemberLevel } from './community-view.js';
+import { CommunityView, isTrustedLevel, type CoSigner, type InviteRecord, type MemberLevel } from './community-view.js';
 import { EventGate, GATE_EVENT_TYPES } from './event-gate.js';
 import { proveInvite } from './invite-proof.js';
 import { makePolicy, type CommunityPolicy } from './policy.js';
@@ -248,7 +248,7 @@ export class Community implements MembershipView {
       }
     }
     const signers = new Set([this.selfId, ...coSigners.map((c) => c.node_id)]);
-    const trusted = [...signers].filter((id) => ['trusted', 'anchor'].includes(this.view.levelOf(id)));
+    const trusted = [...signers].filter((id) => isTrustedLevel(this.view.levelOf(id)));
     if (trusted.length < needed) {
       throw new HearthError('unauthorized', `${action.split('.').pop()} needs ${needed} trusted signature${needed === 1 ? '' : 's'}; ${trusted.length} present`);
     }

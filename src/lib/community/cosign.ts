@@ -7,7 +7,7 @@
 import { HearthError, type Clock } from '../core/index.js';
 import type { CapabilityRegistration } from '../bus/index.js';
 import type { Community } from './community.js';
-import type { CoSigner, MemberLevel } from './community-view.js';
+import { isLowerLevel, isTrustedLevel, type CoSigner, type MemberLevel } from './community-view.js';
 import type { TrustAction } from './signatures.js';
 
 export const COSIGN_CAPABILITY = 'community.cosign';
@@ -129,7 +129,7 @@ export class CosignInbox {
     const member = this.community.view.member(target);
     if (!member) throw new HearthError('not_found', `${target} is not a member of this community`);
     if (action === 'community.member.revoked' && typeof intent.reason !== 'string') throw new HearthError('bad_request', 'a revocation needs a reason');
-    if (action === 'community.member.demoted' && (typeof intent.new_level !== 'string' || !isLower(intent.new_level as MemberLevel, member.level))) {
+    if (action === 'community.member.demoted' && (typeof intent.new_level !== 'string' || !isLowerLevel(intent.new_level as MemberLevel, member.level))) {
       throw new HearthError('bad_request', `a demotion must name a level below ${member.level}`);
     }
   }
@@ -145,10 +145,6 @@ export class CosignInbox {
   }
 }
 
-const RANK: Record<MemberLevel, number> = { member: 1, trusted: 2, anchor: 3 };
-function isLower(a: MemberLevel, b: MemberLevel): boolean {
-  return a in RANK && RANK[a] < RANK[b];
-}
 
 export interface ProposalProgress {
   action: TrustAction;
@@ -175,7 +171,7 @@ export async function proposeTrustAction(
   const policy = community.view.policy;
   const needed = action === 'community.member.revoked' ? (policy?.min_signatures_to_revoke ?? 3) : (policy?.min_signatures_to_demote ?? 3);
   const intent = community.trustIntent(action, target, detail);
-  const isTrusted = (id: string) => ['trusted', 'anchor'].includes(community.view.levelOf(id));
+  const isTrusted = (id: string) => isTrustedLevel(community.view.levelOf(id));
   const signers = reachable.filter((id) => id !== community.selfId && id !== target && isTrusted(id));
   const have = isTrusted(community.selfId) ? 1 : 0;
   if (have + signers.length < needed) {

@@ -4,9 +4,9 @@
  * each event it writes to every peer at once so others see it live. Members may sync; so may a newcomer holding
  * an unexpired invite (DESIGN §3.9), so that it can read the log before it writes its own `joined`.
  */
-import { HearthError, utf8Encode, type Clock } from '../core/index.js';
+import { HearthError, type Clock } from '../core/index.js';
 import type { CapabilityBus, CapabilityRegistration } from '../bus/index.js';
-import { SYNC_MESSAGE_BYTES, SYNC_MESSAGE_SCHEMA, SyncResponder, syncWith, type EventEnvelope, type SyncOutcome, type SyncReply, type SyncRequest } from '../events/index.js';
+import { SYNC_MESSAGE_BYTES, SYNC_MESSAGE_SCHEMA, bytesOf, SyncResponder, syncWith, type EventEnvelope, type SyncOutcome, type SyncReply, type SyncRequest } from '../events/index.js';
 import type { Scheduler, TimerHandle } from '../transport/index.js';
 import type { Community } from './community.js';
 import { checkInviteCredential } from './invite-credential.js';
@@ -112,7 +112,7 @@ export class LogSync {
       handler: async () => {
         const headsByType: Record<string, number> = {};
         for (const event of await this.options.community.log.events()) headsByType[event.event_type] = Math.max(headsByType[event.event_type] ?? 0, event.lamport);
-        const head = Math.max(0, ...Object.values(headsByType));
+        const head = this.options.community.log.highestStored;
         return { output: { community_id: this.options.community.communityId, head, heads_by_type: headsByType } };
       }
     };
@@ -222,7 +222,7 @@ function takeEventsWithin(queue: EventEnvelope[], budget: number): EventEnvelope
   const taken: EventEnvelope[] = [];
   let used = 0;
   while (queue.length > 0) {
-    const size = utf8Encode(JSON.stringify(queue[0])).length;
+    const size = bytesOf(queue[0]);
     if (taken.length > 0 && used + size > budget) break;
     used += size;
     taken.push(queue.shift()!);

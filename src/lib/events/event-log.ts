@@ -77,6 +77,16 @@ export class EventLog {
     return this.sortedKeys;
   }
 
+  /**
+   * The highest Lamport value stored (contract §7.6's head), 0 when empty. Not `head`, which is the clock for our
+   * next write and so may run ahead of what is stored.
+   */
+  get highestStored(): number {
+    const keys = this.keys();
+    const last = keys[keys.length - 1];
+    return last === undefined ? 0 : Number.parseInt(last.slice(0, last.indexOf(':')), 10);
+  }
+
   hasKey(key: string): boolean {
     return this.keySet.has(key);
   }

@@ -62,7 +62,8 @@ export const SYNC_MESSAGE_SCHEMA = {
   events: { type: 'array', items: { type: 'object' }, maxItems: 1024 }
 };
 
-function bytesOf(value: unknown): number {
+/** Bytes `value` takes as JSON (what a message budget counts). */
+export function bytesOf(value: unknown): number {
   return utf8Encode(JSON.stringify(value)).length + 1;
 }
 

@@ -18,7 +18,7 @@ import {
 } from './requests.js';
 
 export const LLM_VERSION = '1.0';
-/** One model generating at a time per kind of call is what a single GPU or CPU can do well. */
+/** Two generations at a time per kind of call: a single GPU or CPU slows down sharply beyond that. */
 const MAX_CONCURRENT = 2;
 /** Longest silence between tokens (a model loading into memory can take this long before its first token). */
 const TIMEOUT_SECONDS = 120;
@@ -43,7 +43,7 @@ export interface LlmServiceOptions {
 }
 
 export class LlmService {
-  private readonly owners = new Map<string, LlmEngine>();
+  private owners = new Map<string, LlmEngine>();
   private withdraw: (() => void)[] = [];
   private offered: string[] = [];
 
@@ -59,7 +59,8 @@ export class LlmService {
    * capabilities when no engine has any model. Returns the models offered.
    */
   async refresh(): Promise<string[]> {
-    this.owners.clear();
+    // Built aside and swapped in at the end: calls during a slow model listing still find their engine.
+    const owners = new Map<string, LlmEngine>();
     for (const engine of this.options.engines) {
       let models: string[];
       try {
@@ -68,9 +69,10 @@ export class LlmService {
         this.options.log?.('warn', 'an LLM engine did not list its models', { engine: engine.id, error: HearthError.from(err).message });
         continue;
       }
-      for (const model of models) if (!this.owners.has(model)) this.owners.set(model, engine);
+      for (const model of models) if (!owners.has(model)) owners.set(model, engine);
     }
-    const models = [...this.owners.keys()];
+    this.owners = owners;
+    const models = [...owners.keys()];
     if (models.join('\n') !== this.offered.join('\n')) this.offer(models);
     return models;
   }
@@ -95,7 +97,7 @@ export class LlmService {
         streamSchema: TOKEN_STREAM_SCHEMA,
         handler: (body, ctx) => {
           const request = parseChatRequest(body);
-          return this.run(request, { messages: request.messages }, ctx, (text, done) => ({ output: { message: { role: 'assistant', content: text } }, meta: done }));
+          return this.run('llm.chat', request, { messages: request.messages }, ctx, (text, done) => ({ output: { message: { role: 'assistant', content: text } }, meta: done }));
         }
       }),
       this.options.register({
@@ -105,7 +107,7 @@ export class LlmService {
         streamSchema: TOKEN_STREAM_SCHEMA,
         handler: (body, ctx) => {
           const request = parseCompleteRequest(body);
-          return this.run(request, { prompt: request.prompt }, ctx, (text, done) => ({ output: { text }, meta: done }));
+          return this.run('llm.complete', request, { prompt: request.prompt }, ctx, (text, done) => ({ output: { text }, meta: done }));
         }
       })
     ];
@@ -114,6 +116,7 @@ export class LlmService {
 
   /** A stream of `token` events ending in `done`, or (for `stream: false`) the whole answer at once. */
   private run(
+    capability: string,
     sampling: SamplingOptions,
     content: Pick<GenerateRequest, 'messages' | 'prompt'>,
     ctx: CallContext,
@@ -123,7 +126,7 @@ export class LlmService {
     const engine = this.owners.get(model);
     if (!engine) {
       throw new HearthError('not_implemented', `this node does not have the model ${JSON.stringify(model)}; it has ${this.offered.join(', ') || 'none'}`, {
-        extra: { alt_capabilities: this.offered.map((m) => `llm.chat@${LLM_VERSION} model=${m}`) }
+        extra: { alt_capabilities: this.offered.map((m) => `${capability}@${LLM_VERSION} model=${m}`) }
       });
     }
     const request: GenerateRequest = { model, ...content, maxTokens: sampling.maxTokens, temperature: sampling.temperature, topP: sampling.topP, stop: sampling.stop, seed: sampling.seed, signal: ctx.signal };

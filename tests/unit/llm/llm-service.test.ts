@@ -119,6 +119,12 @@ describe('llm.chat / llm.complete (contract §4.1–4.2)', () => {
     expect(routed).toBe('not_found');
   });
 
+  it('asked directly for a model it does not have, a node answers not_implemented and names what it has', async () => {
+    const { bus } = await setUp([new ScriptedEngine('a', ['qwen2.5-7b'])]);
+    const direct = bus.handle({ capability: 'llm.complete', version: '1.0', body: { params: { model: 'gpt-9' }, input: { prompt: 'x', stream: false } } }, { caller: SELF, requestId: 'r1', signal: new AbortController().signal });
+    await expect(Promise.resolve(direct)).rejects.toMatchObject({ code: 'not_implemented', extra: { alt_capabilities: ['llm.complete@1.0 model=qwen2.5-7b'] } });
+  });
+
   it('a caller that stops reading cancels the engine', async () => {
     const engine = new ScriptedEngine('a', ['qwen2.5-7b']);
     const { bus } = await setUp([engine]);

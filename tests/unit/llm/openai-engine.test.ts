@@ -244,6 +244,17 @@ describe('OpenAiEngine: errors', () => {
     expect([err.code, err.message]).toEqual(['internal_error', 'the model server failed (HTTP 500): CUDA error: out of memory']);
   });
 
+  it('a busy server (503) and broken gateways (502, 504) say the call did not run, so the bus may try another provider', async () => {
+    standIn.configure({ failure: { kind: 'status', status: 503, body: { error: { message: 'loading model' } }, headers: { 'retry-after': '3' } } });
+    const busy = await failure(engine().generate(chat()));
+    expect([busy.code, busy.retryAfterMs]).toEqual(['capacity_exceeded', 3000]);
+    expect(busy.message).toContain('loading model');
+    standIn.configure({ failure: { kind: 'status', status: 502, body: 'bad gateway' } });
+    expect((await failure(engine().generate(chat()))).code).toBe('partition');
+    standIn.configure({ failure: { kind: 'status', status: 504, body: 'gateway timeout' } });
+    expect((await failure(engine().generate(chat()))).code).toBe('timeout');
+  });
+
   it('a stream cut off (socket destroyed, or ended without finish_reason/[DONE]) → partition after the tokens it sent', async () => {
     standIn.configure({ failure: { kind: 'disconnect-after', tokens: 2 } });
     const crashed = await failure(engine().generate(chat()));

@@ -117,7 +117,7 @@ describe('OpenAI wire: HTTP errors', () => {
     expect(code(400, { error: { message: 'stop has too many entries' } })).toBe('bad_request');
     expect(code(422, { detail: 'validation' })).toBe('bad_request');
     expect(code(408)).toBe('timeout');
-    expect(code(502)).toBe('internal_error');
+    expect(code(502)).toBe('partition'); // a gateway that could not reach the server: the call did not run
     expect(code(404, '404 page not found', { ...context, model: undefined })).toBe('not_implemented');
     expect(errorFromReply(reply(404, '404 page not found'), context).message).toMatch(/HTTP 404 for \/v1\/chat\/completions.*"qwen2\.5-7b".*baseUrl/);
     expect(errorFromReply(reply(404, '404 page not found'), { ...context, model: undefined }).message).toMatch(/has no \/v1\/chat\/completions.*check that baseUrl/);

@@ -88,6 +88,13 @@ export function errorFromReply(reply: FailedReply, context: ReplyContext): Heart
     return new HearthError('rate_limited', withServerText(`the model server is rate-limiting requests (HTTP 429); ${when}`, message), { retryAfterMs: wait });
   }
   if (status === 408) return new HearthError('timeout', withServerText('the model server timed out the request (HTTP 408)', message));
+  // A busy or loading server (503) and a broken gateway (502, 504) did not run the call: the bus may try another.
+  if (status === 503) {
+    const wait = retryAfterMs(reply.headers, context.nowMs);
+    return new HearthError('capacity_exceeded', withServerText('the model server is busy or loading a model (HTTP 503)', message), { retryAfterMs: wait });
+  }
+  if (status === 502) return new HearthError('partition', withServerText('a gateway could not reach the model server (HTTP 502)', message));
+  if (status === 504) return new HearthError('timeout', withServerText('a gateway timed out waiting for the model server (HTTP 504)', message));
   if (status >= 400 && status < 500) return new HearthError('bad_request', withServerText(`the model server rejected the request (HTTP ${status})`, message));
   return new HearthError('internal_error', withServerText(`the model server failed (HTTP ${status})`, message));
 }
