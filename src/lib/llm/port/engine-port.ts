@@ -1,0 +1,165 @@
+/**
+ * An engine in another thread. A model worker runs the model (WASM inference would otherwise stall the node
+ * worker's event loop, and with it pings, sync and every other call) and serves its engine with
+ * {@link serveEngine}; the node worker sees it through {@link PortEngine}, an ordinary {@link LlmEngine}.
+ *
+ * Tokens cross as calls of a callback the node side passes (comlink proxies it); cancelling calls `cancel(id)`
+ * on the model side, which aborts that generation's signal there. Errors cross as wire errors and are rebuilt as
+ * HearthErrors, so contract codes survive the hop.
+ */
+import { HearthError } from '../../core/errors.js';
+import type { WireError } from '../../core/errors.js';
+import type { GenerateRequest, GenerateResult, LlmEngine, TokenChunk } from '../engine.js';
+
+/** A generate request without its signal (signals cannot cross threads). */
+export type PortGenerateRequest = Omit<GenerateRequest, 'signal'>;
+
+export type PortOutcome = { ok: true; result: GenerateResult } | { ok: false; error: WireError };
+
+/** What the model side exposes (through comlink). */
+export interface EnginePortApi {
+  id(): Promise<string>;
+  models(): Promise<{ ok: true; models: string[] } | { ok: false; error: WireError }>;
+  /** Resolves when the generation ends; `onToken` is called for every token before that. */
+  generate(callId: string, request: PortGenerateRequest, onToken: (chunk: TokenChunk) => void): Promise<PortOutcome>;
+  cancel(callId: string): Promise<void>;
+}
+
+function toWire(err: unknown): WireError {
+  return HearthError.from(err).toWire();
+}
+
+/** The model side: serves `engine` to whoever holds the other end of the port. */
+export function serveEngine(engine: LlmEngine): EnginePortApi {
+  const running = new Map<string, AbortController>();
+  return {
+    async id() {
+      return engine.id;
+    },
+    async models() {
+      try {
+        return { ok: true, models: await engine.models() };
+      } catch (err) {
+        return { ok: false, error: toWire(err) };
+      }
+    },
+    async generate(callId, request, onToken) {
+      const controller = new AbortController();
+      running.set(callId, controller);
+      try {
+        const generation = engine.generate({ ...request, signal: controller.signal });
+        let delivered: unknown = undefined;
+        for (;;) {
+          const next = await generation.next();
+          if (next.done) {
+            // The callback has its own channel: the answer must not overtake the last tokens.
+            await delivered;
+            return { ok: true, result: next.value };
+          }
+          // Not awaited per token: a round trip to the other thread each time would halve the rate (order is kept).
+          delivered = onToken(next.value);
+        }
+      } catch (err) {
+        return { ok: false, error: toWire(err) };
+      } finally {
+        running.delete(callId);
+      }
+    },
+    async cancel(callId) {
+      running.get(callId)?.abort();
+    }
+  };
+}
+
+let nextCallId = 0;
+
+/** A queue that an async generator drains: tokens pushed by the callback, then the end. */
+class TokenQueue {
+  private items: TokenChunk[] = [];
+  private wake: (() => void) | null = null;
+  ended = false;
+
+  push(chunk: TokenChunk): void {
+    this.items.push(chunk);
+    this.poke();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.poke();
+  }
+
+  take(): TokenChunk | undefined {
+    return this.items.shift();
+  }
+
+  wait(): Promise<void> {
+    return this.items.length > 0 || this.ended ? Promise.resolve() : new Promise((resolve) => (this.wake = resolve));
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+export interface PortEngineOptions {
+  /** The remote API (a comlink `Remote<EnginePortApi>`, or the object itself in tests). */
+  remote: EnginePortApi;
+  id: string;
+  /** Wraps the token callback so it can cross the port (`Comlink.proxy`); identity in-thread. */
+  proxy?: <T extends object>(callback: T) => T;
+}
+
+/** The node side: an engine whose model runs on the other end of a port. */
+export class PortEngine implements LlmEngine {
+  readonly id: string;
+  private readonly remote: EnginePortApi;
+  private readonly proxy: <T extends object>(callback: T) => T;
+
+  constructor(options: PortEngineOptions) {
+    this.id = options.id;
+    this.remote = options.remote;
+    this.proxy = options.proxy ?? ((callback) => callback);
+  }
+
+  async models(): Promise<string[]> {
+    const answer = await this.remote.models();
+    if (!answer.ok) throw HearthError.fromWire(answer.error);
+    return answer.models;
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<TokenChunk, GenerateResult, undefined> {
+    const { signal, ...portable } = request;
+    const callId = `port-${++nextCallId}`;
+    const queue = new TokenQueue();
+    let outcome: PortOutcome | null = null;
+    const cancel = () => void this.remote.cancel(callId);
+    signal.addEventListener('abort', cancel, { once: true });
+    const finished = this.remote
+      .generate(callId, portable, this.proxy((chunk: TokenChunk) => queue.push(chunk)))
+      .then((answer) => (outcome = answer))
+      .catch((err: unknown) => (outcome = { ok: false, error: toWire(err) }))
+      .finally(() => queue.end());
+    let completed = false;
+    try {
+      for (;;) {
+        await queue.wait();
+        let chunk: TokenChunk | undefined;
+        while ((chunk = queue.take()) !== undefined) yield chunk;
+        if (queue.ended) break;
+      }
+      await finished;
+      completed = true;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      // Our consumer stopped early (the caller went away): stop the model too.
+      if (!completed) cancel();
+    }
+    const answer = outcome as PortOutcome | null;
+    if (!answer) throw new HearthError('internal_error', `the model worker (${this.id}) ended without an answer`);
+    if (!answer.ok) throw HearthError.fromWire(answer.error);
+    return signal.aborted ? { ...answer.result, stopReason: 'cancelled' } : answer.result;
+  }
+}
