@@ -24,6 +24,7 @@ import { createRequestHandler, pathnameOf } from './http.js';
 import { hostPort, isLoopbackHost, isWildcardHost, lanIPv4Addresses } from './lan.js';
 import { createLogger, type Logger } from './logger.js';
 import { startMdns, type MdnsPresence } from './mdns.js';
+import { ModelMirror } from './model-mirror.js';
 import { createSignalling, SIGNAL_PATH, type Signalling, type SignallingOptions } from './signalling.js';
 import { loadTlsMaterial } from './tls.js';
 import { readPackageVersion } from './version.js';
@@ -89,6 +90,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
   let mdns: MdnsPresence | null = null;
   let signalling: Signalling | null = null;
   let communities: CommunityRegistry | null = null;
+  let models: ModelMirror | null = null;
   const servers: Server[] = [];
   let closing: Promise<void> | null = null;
   const closeAll = (): Promise<void> => {
@@ -100,6 +102,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       if (signalling) await step('signalling', signalling.close);
       // After the sockets: the member nodes' links are gone, so nothing new reaches the logs while they close.
       if (communities) await step('communities', communities.close.bind(communities));
+      if (models) await step('models', models.close.bind(models));
       await Promise.all(servers.map((server) => step('listener', () => closeServer(server))));
       log.info('bridge closed');
     })();
@@ -128,6 +131,9 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
     communities = held;
     const heldList = held.list();
     if (heldList.length > 0) log.info({ communities: heldList.map((c) => ({ id: c.community_id, status: c.status, events: c.events })) }, 'community replicas open');
+
+    // Scanned before listening (quick); hashing goes on in the background and the mirror answers 503 meanwhile.
+    if (config.models.dir !== null) models = await ModelMirror.open({ dir: config.models.dir, logger: logger.child({ logger: 'relay.models' }) });
 
     const counters = new BridgeCounters();
     const live = createSignalling({
@@ -179,6 +185,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       health,
       manifest,
       community: { join: (invite) => held.join(invite), list: () => held.list() },
+      models,
       logger: logger.child({ logger: 'relay.http' })
     });
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -233,7 +240,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       advertisedHost,
       close: closeAll
     };
-    log.info({ http: handle.httpUrl, https: handle.httpsUrl, name: config.name, version, mdns: Boolean(mdns), app_dir: config.appDir }, 'bridge started');
+    log.info({ http: handle.httpUrl, https: handle.httpsUrl, name: config.name, version, mdns: Boolean(mdns), app_dir: config.appDir, models_dir: models?.root ?? null }, 'bridge started');
     return handle;
   } catch (err) {
     await closeAll();

@@ -99,6 +99,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'mdns.enabled', env: 'HEARTHNET_MDNS', flag: '--mdns', expected: 'a boolean (true|false, 1|0, yes|no, on|off)', parse: boolean, isBoolean: true, help: 'announce and browse on mDNS (--no-mdns turns it off)' },
   { key: 'mdns.interface', env: 'HEARTHNET_MDNS_INTERFACE', flag: '--mdns-interface', expected: 'an IPv4 address', parse: ipv4, help: 'send mDNS only on the interface with this address (tests: 127.0.0.1)' },
   { key: 'llm.server_url', env: 'HEARTHNET_LLM_SERVER_URL', flag: '--llm-server-url', expected: 'an http(s) URL such as http://127.0.0.1:11434/v1', parse: httpUrl, help: 'OpenAI-compatible model server (Ollama, llama.cpp, LM Studio, vLLM) the bridge offers to its communities' },
+  { key: 'models.dir', env: 'HEARTHNET_MODELS_DIR', flag: '--models-dir', expected: 'a non-empty path', parse: path, isPath: true, help: 'serve this folder of model files (Hugging Face layout) at /models/; default: no mirror' },
   { key: 'limits.max_clients', env: 'HEARTHNET_MAX_CLIENTS', flag: '--max-clients', expected: 'an integer 1-100000', parse: integerIn(1, 100_000), help: 'most WebSocket clients at once (default 1000)' },
   { key: 'limits.max_message_bytes', env: 'HEARTHNET_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', expected: `an integer ${MIN_MESSAGE_BYTES}-16777216`, parse: integerIn(MIN_MESSAGE_BYTES, 16 * 1024 * 1024), help: 'largest socket message (default 131072)' },
   { key: 'limits.messages_per_second', env: 'HEARTHNET_MESSAGES_PER_SECOND', flag: '--messages-per-second', expected: 'an integer 1-100000', parse: integerIn(1, 100_000), help: 'per-client message budget (default 400)' }
@@ -117,6 +118,7 @@ export const STATIC_DEFAULTS: Readonly<Record<string, SettingValue>> = {
   'mdns.enabled': true,
   'mdns.interface': null,
   'llm.server_url': null,
+  'models.dir': null,
   'limits.max_clients': 1000,
   'limits.max_message_bytes': 131_072,
   'limits.messages_per_second': 400

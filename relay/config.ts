@@ -25,6 +25,8 @@ export interface BridgeConfig {
   mdns: { enabled: boolean; interface: string | null };
   /** An OpenAI-compatible model server offered to every community the bridge is a member of, or null. */
   llm: { serverUrl: string | null };
+  /** A folder of model files served at /models/ (model-mirror.ts), or null for no mirror. */
+  models: { dir: string | null };
   limits: { maxClients: number; maxMessageBytes: number; messagesPerSecond: number };
   provenance: {
     configFile: string | null;
@@ -245,6 +247,7 @@ export function loadConfig(input: LoadConfigInput): BridgeConfig {
     tlsKey: final.tls_key as string | null,
     mdns: { enabled: final['mdns.enabled'] as boolean, interface: final['mdns.interface'] as string | null },
     llm: { serverUrl: final['llm.server_url'] as string | null },
+    models: { dir: final['models.dir'] as string | null },
     limits: {
       maxClients: final['limits.max_clients'] as number,
       maxMessageBytes: final['limits.max_message_bytes'] as number,

@@ -1,12 +1,14 @@
 /**
  * The bridge's HTTP surface, shared by the HTTP and HTTPS listeners: `/health`, `/manifest`, `/bridge/community` (the
- * logs it holds), the not-yet-built contract gateway under `/bus/`, and the web app for everything else. WebSocket
- * upgrades go to signalling.
+ * logs it holds), the not-yet-built contract gateway under `/bus/`, the model mirror under `/models/`, and the web app
+ * for everything else. WebSocket upgrades go to signalling.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HearthError } from '../src/lib/core/index.js';
 import { handleCommunityRequest, isCommunityPath, type CommunityRoutes } from './community-http.js';
+import { handleModelsRequest, isModelsPath } from './model-mirror-http.js';
+import type { ModelMirror } from './model-mirror.js';
 import { SIGNAL_PATH } from './signalling.js';
 import { serveStatic } from './static-files.js';
 
@@ -16,6 +18,8 @@ export interface HttpRoutes {
   manifest: () => Promise<object>;
   /** `/bridge/community` and `/bridge/community/join` (community-http.ts); 404 without. */
   community?: CommunityRoutes;
+  /** `/models/…` (model-mirror-http.ts); without one those paths answer 404 saying how to enable it. */
+  models?: ModelMirror | null;
   logger: Logger;
 }
 
@@ -51,6 +55,8 @@ export function createRequestHandler(routes: HttpRoutes): RequestListener {
       if (!routes.community) return sendWireError(res, new HearthError('not_found', 'this bridge does not keep copies of community logs'));
       return handleCommunityRequest(path, req, res, routes.community, sendJson);
     }
+    // Before the app: a missing model file must be a 404, never the SPA shell.
+    if (isModelsPath(path)) return handleModelsRequest(path, req, res, routes.models ?? null, sendJson, routes.logger);
     if (!readOnly) {
       // 405 rather than the code's usual 400: HTTP clients and proxies understand it.
       return sendJson(res, 405, new HearthError('bad_request', `${req.method} is not allowed here`).toWire(), { Allow: 'GET, HEAD' });

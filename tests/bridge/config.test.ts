@@ -40,6 +40,7 @@ describe('config defaults', () => {
       tlsCert: null,
       tlsKey: null,
       mdns: { enabled: true, interface: null },
+      models: { dir: null },
       limits: { maxClients: 1000, maxMessageBytes: 131072, messagesPerSecond: 400 }
     });
     expect(c.provenance.configFile).toBeNull();
@@ -83,6 +84,15 @@ describe('config precedence: defaults < file < env < flags', () => {
     expect(c.appDir).toBe(`${CWD}/dist`);
   });
 
+  it('takes the model mirror folder from [models] dir, HEARTHNET_MODELS_DIR or --models-dir, resolving relative paths', () => {
+    expect(load({ files: { '/etc/hn/x.toml': '[models]\ndir = "models"' }, argv: ['--config', '/etc/hn/x.toml'] }).models.dir).toBe('/etc/hn/models');
+    expect(load({ env: { HEARTHNET_MODELS_DIR: '/srv/models' } }).models.dir).toBe('/srv/models');
+    const c = load({ env: { HEARTHNET_MODELS_DIR: '/srv/models' }, argv: ['--models-dir', 'mirror'] });
+    expect(c.models.dir).toBe(`${CWD}/mirror`);
+    expect(c.provenance.sources['models.dir']).toBe('--models-dir');
+    expect(load({ argv: ['--models-dir=/mnt/usb/models'] }).models.dir).toBe('/mnt/usb/models');
+  });
+
   it('accepts --flag=value, --mdns/--no-mdns and boolean words in env', () => {
     expect(load({ argv: ['--port=81'] }).port).toBe(81);
     expect(load({ argv: ['--no-mdns'] }).mdns.enabled).toBe(false);
@@ -111,7 +121,9 @@ describe('config validation messages name the setting, the value, its source and
     [{ argv: ['--max-message-bytes', '1000'] }, 'config: limits.max_message_bytes must be an integer 66560-16777216 (got "1000" from --max-message-bytes)'],
     [{ argv: ['--max-clients', '0'] }, 'config: limits.max_clients must be an integer 1-100000 (got "0" from --max-clients)'],
     [{ argv: ['--messages-per-second', '1.5'] }, 'config: limits.messages_per_second must be an integer 1-100000 (got "1.5" from --messages-per-second)'],
-    [{ argv: ['--data-dir', ''] }, 'config: data_dir must be a non-empty path (got "" from --data-dir)']
+    [{ argv: ['--data-dir', ''] }, 'config: data_dir must be a non-empty path (got "" from --data-dir)'],
+    [{ argv: ['--models-dir', ''] }, 'config: models.dir must be a non-empty path (got "" from --models-dir)'],
+    [{ argv: ['--models-dir'] }, 'config: --models-dir needs a value']
   ])('%j', (input, message) => {
     expect(errorOf(input)).toBe(message);
   });
@@ -121,6 +133,9 @@ describe('config validation messages name the setting, the value, its source and
     expect(errorOf({ files: { [file]: 'port = "7080"' } })).toBe(`config: port must be an integer 0-65535 (got "7080" from ${file})`);
     expect(errorOf({ files: { [file]: '[mdns]\nenabled = "yes"' } })).toBe(`config: mdns.enabled must be a boolean (true|false, 1|0, yes|no, on|off) (got "yes" from ${file})`);
     expect(errorOf({ files: { [file]: 'mdns = 1' } })).toBe(`config: mdns must be a table such as [mdns] (got 1 from ${file})`);
+    expect(errorOf({ files: { [file]: '[models]\ndir = 3' } })).toBe(`config: models.dir must be a non-empty path (got 3 from ${file})`);
+    expect(errorOf({ files: { [file]: 'models = "/srv/models"' } })).toBe(`config: models must be a table such as [models] (got "/srv/models" from ${file})`);
+    expect(errorOf({ files: { [file]: '[models]\npath = "/srv/models"' } })).toMatch(/^config: unknown setting "models.path" in /);
   });
 
   it('refuses unknown keys in the file, naming the accepted ones', () => {
@@ -170,6 +185,6 @@ describe('the shipped example file', () => {
     expect(load({ files: { [path]: text } }).port).toBe(7080);
     const uncommented = text.replace(/^# (\w+ = .*?)([ \t]+#.*)?$/gm, '$1');
     const c = load({ files: { [path]: uncommented } });
-    expect(c).toMatchObject({ name: 'kitchen-pi', tlsCert: '/etc/hearthnet/fullchain.pem', mdns: { interface: '192.168.1.10' } });
+    expect(c).toMatchObject({ name: 'kitchen-pi', tlsCert: '/etc/hearthnet/fullchain.pem', mdns: { interface: '192.168.1.10' }, models: { dir: '/srv/hearthnet/models' } });
   });
 });
