@@ -32,11 +32,24 @@ export default defineConfig({
         skipWaiting: true,
         navigateFallback: '/index.html',
         // The bridge's live endpoints must never be answered from the cache.
-        navigateFallbackDenylist: [/^\/signal/, /^\/health/, /^\/manifest/, /^\/bus\//],
-        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024
+        navigateFallbackDenylist: [/^\/signal/, /^\/health/, /^\/manifest/, /^\/bus\//, /^\/models\//],
+        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+        // Model runtimes (WebLLM ≈ 6 MB, onnxruntime-web ≈ 14 MB) load only on a device that runs a model: cached on
+        // first use instead of precached on every visitor's phone.
+        globIgnores: ['**/_app/immutable/workers/chunks/**', '**/ort-wasm-*'],
+        runtimeCaching: [
+          {
+            urlPattern: ({ url }) => url.pathname.startsWith('/_app/immutable/workers/chunks/') || /\/ort-wasm-[^/]*$/.test(url.pathname),
+            handler: 'CacheFirst',
+            options: { cacheName: 'model-runtimes' }
+          }
+        ]
       }
     })
   ],
+  // transformers.js runs on the processor (WASM) only: WebLLM covers WebGPU devices, and the WASM-only runtime is half
+  // the download of the one with WebGPU built in.
+  resolve: { alias: [{ find: /^onnxruntime-web\/webgpu$/, replacement: 'onnxruntime-web/wasm' }] },
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: false }
 });

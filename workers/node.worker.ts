@@ -18,8 +18,10 @@ import {
 import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
 import { OPEN_COMMUNITY_ID, type ActionOutcome } from '../src/lib/client/api.js';
-import { CommunityHost, type CommunitySetting } from './community-host.js';
+import { CommunityHost, httpOriginOf, type CommunitySetting } from './community-host.js';
 import { LlmHost } from './llm-host.js';
+import { DeviceModel } from './device-model.js';
+import { deviceModelPorts } from './device-model-ports.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
 const PEER_LIST_COALESCE_MS = 100;
@@ -32,6 +34,7 @@ let node: HearthNode;
 let communityId = '';
 let host: CommunityHost;
 let llm: LlmHost;
+let deviceModel: DeviceModel;
 let createdKey = false;
 const links = new Map<string, PortLink | ChannelLink>();
 /** WebRTC frame channels transferred here by the main thread, by channelId, until a link takes them. */
@@ -151,6 +154,17 @@ const api: NodeWorkerApi = {
     await host.attach(node);
     llm = new LlmHost(node, async (llmServerUrl) => store.saveSettings({ ...(await store.settings()), llmServerUrl }));
     if (settings.llmServerUrl) void llm.set(settings.llmServerUrl, false);
+    deviceModel = new DeviceModel(
+      deviceModelPorts({
+        // The model mirror is on the bridge's http(s) side; an app served by the bridge is the same origin.
+        bridgeUrl: httpOriginOf(options.bridgeUrl) ?? self.location.origin,
+        offer: (engine) => llm.setDeviceEngine(engine),
+        save: async (choice) => store.saveSettings({ ...(await store.settings()), deviceModel: choice })
+      })
+    );
+    void deviceModel.refresh().then(() => {
+      if (settings.deviceModel) void deviceModel.load(settings.deviceModel, false);
+    });
     return identityView();
   },
 
@@ -202,6 +216,25 @@ const api: NodeWorkerApi = {
 
   async setLlmServer(url) {
     return llm.set(typeof url === 'string' ? url : null);
+  },
+
+  async deviceModel() {
+    return deviceModel.refresh();
+  },
+
+  async subscribeDeviceModel(listener) {
+    deviceModel.subscribe(listener);
+  },
+
+  async loadDeviceModel(choice) {
+    if (choice.backend !== 'webllm' && choice.backend !== 'transformers') {
+      throw new HearthError('bad_request', `backend must be "webllm" or "transformers", not ${JSON.stringify(choice.backend)}`);
+    }
+    return deviceModel.load({ backend: choice.backend, id: String(choice.id), allowInternet: choice.allowInternet === true });
+  },
+
+  async unloadDeviceModel() {
+    return deviceModel.unload();
   },
 
   async deviceCard() {

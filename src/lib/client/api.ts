@@ -80,6 +80,37 @@ export interface LlmSettings {
   problem: string | null;
 }
 
+/** Where a model in this browser runs: WebLLM on the GPU (WebGPU), or transformers.js (WASM on any device). */
+export type DeviceModelBackend = 'webllm' | 'transformers';
+
+/** A model this device could run, as the Ask page's "Run a model in this browser" card lists it. */
+export interface DeviceModelOption {
+  backend: DeviceModelBackend;
+  /** WebLLM's model_id, or the Hugging Face repo for transformers.js. */
+  id: string;
+  /** Graphics memory it needs (WebLLM's catalogue), when known. */
+  vramMB: number | null;
+  /** Download size, when known. */
+  sizeMB: number | null;
+  /** Whether this device can run it; when not, `reason` says why. */
+  fits: boolean;
+  reason: string | null;
+  /** Where its files come from: the bridge's mirror (no internet needed) or the internet (only when asked). */
+  source: 'mirror' | 'internet';
+}
+
+export interface DeviceModelState {
+  webgpu: { usable: boolean; reason: string | null; adapter: string | null };
+  /** Whether the bridge serves model files (`models.dir`). */
+  mirror: 'available' | 'none' | 'unreachable';
+  options: DeviceModelOption[];
+  /** The model chosen on this device (kept across reloads), loaded or loading. */
+  chosen: { backend: DeviceModelBackend; id: string } | null;
+  phase: 'idle' | 'loading' | 'ready' | 'error';
+  progress: { fraction: number; text: string } | null;
+  problem: string | null;
+}
+
 /** A member as the Community page lists them. */
 export interface MemberView {
   nodeId: string;
@@ -216,6 +247,14 @@ export interface NodeWorkerApi {
   /** Cancels a call started with this `callId`: the provider is told and stops (within 200 ms for streams). */
   cancelCall(callId: string): Promise<void>;
   llmSettings(): Promise<LlmSettings>;
+  /** Models this browser could run, and the one it runs. */
+  deviceModel(): Promise<DeviceModelState>;
+  /** Calls `listener` now and on every change (loading progress included). */
+  subscribeDeviceModel(listener: (state: DeviceModelState) => void): Promise<void>;
+  /** Loads a model in a model worker and offers it to the mesh; `allowInternet` only when the person asked. */
+  loadDeviceModel(choice: { backend: DeviceModelBackend; id: string; allowInternet: boolean }): Promise<DeviceModelState>;
+  /** Stops offering the model and frees its memory. */
+  unloadDeviceModel(): Promise<DeviceModelState>;
   /** Offers (or with null stops offering) an OpenAI-compatible model server from this device; checks it at once. */
   setLlmServer(url: string | null): Promise<LlmSettings>;
   /** This device's "fresh device" card text (hearthnet-id://…), for an inviter to scan. */

@@ -19,6 +19,8 @@ export interface DeviceSettings {
   echoOffered?: boolean;
   /** An OpenAI-compatible model server this device offers to the mesh (Ask page), or absent. */
   llmServerUrl?: string | null;
+  /** The model this browser runs and offers (loaded again at start), or absent. */
+  deviceModel?: { backend: 'webllm' | 'transformers'; id: string; allowInternet: boolean } | null;
   /** The community this device is in or joining (with the invite text while joining). */
   community?: { id: string; invite?: string };
 }

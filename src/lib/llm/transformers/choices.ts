@@ -3,7 +3,6 @@
  * (Hugging Face layout with config.json, tokenizer.json and an ONNX decoder, and a `…ForCausalLM` architecture),
  * with the ONNX file to use; plus a short list of small models from the internet, loaded only when the person asks.
  */
-import type { DeviceModelOption } from '../../client/api.js';
 import { mirrorFileUrl, mirrorHas, type FetchFn, type MirrorIndex } from '../mirror.js';
 import type { TransformersDtype } from './transformers-engine.js';
 
@@ -27,7 +26,17 @@ const ONNX_FILES: readonly [TransformersDtype, string][] = [
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
 
-export type TransformersOption = DeviceModelOption & { backend: 'transformers'; dtype: TransformersDtype };
+/** One loadable model, in the shape the app lists device models in (client API `DeviceModelOption`). */
+export interface TransformersOption {
+  backend: 'transformers';
+  id: string;
+  dtype: TransformersDtype;
+  vramMB: null;
+  sizeMB: number | null;
+  fits: true;
+  reason: null;
+  source: 'mirror' | 'internet';
+}
 
 async function isCausalLm(bridgeUrl: string, repo: string, fetchFn: FetchFn): Promise<boolean> {
   try {

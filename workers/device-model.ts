@@ -1,0 +1,155 @@
+/**
+ * The model this browser runs (issue 5): what it could run (WebGPU probe, WebLLM catalogue, transformers.js
+ * models, what the bridge's mirror holds), loading the chosen one in a model worker with progress, handing the
+ * ready engine to the LLM host (which offers it to the mesh), unloading, and remembering the choice so the model
+ * comes back after a reload.
+ *
+ * Files come from the bridge's mirror; the internet is used only for a model the person explicitly chose to
+ * download from there (`allowInternet`).
+ */
+import type { DeviceModelBackend, DeviceModelOption, DeviceModelState } from '../src/lib/client/api.js';
+import { HearthError } from '../src/lib/core/index.js';
+import type { LlmEngine } from '../src/lib/llm/index.js';
+
+export interface ModelChoice {
+  backend: DeviceModelBackend;
+  id: string;
+  allowInternet: boolean;
+}
+
+export interface LoadedModel {
+  engine: LlmEngine;
+  /** Frees the model (terminates its worker). */
+  close(): void;
+}
+
+export interface LoadProgress {
+  fraction: number;
+  text: string;
+}
+
+/** What this device and its bridge offer, found fresh each time the card opens. */
+export interface DeviceSurvey {
+  webgpu: DeviceModelState['webgpu'];
+  mirror: DeviceModelState['mirror'];
+  options: DeviceModelOption[];
+}
+
+export interface DeviceModelPorts {
+  survey(): Promise<DeviceSurvey>;
+  /** Aborting `signal` stops the load (its worker is terminated). */
+  load(choice: ModelChoice, onProgress: (progress: LoadProgress) => void, signal: AbortSignal): Promise<LoadedModel>;
+  /** Hands the engine to the LLM host (null: stop offering). */
+  offer(engine: LlmEngine | null): Promise<void>;
+  save(choice: ModelChoice | null): Promise<void>;
+}
+
+export class DeviceModel {
+  private survey: DeviceSurvey = { webgpu: { usable: false, reason: 'not checked yet', adapter: null }, mirror: 'none', options: [] };
+  private chosen: ModelChoice | null = null;
+  private loaded: LoadedModel | null = null;
+  private phase: DeviceModelState['phase'] = 'idle';
+  private progress: LoadProgress | null = null;
+  private problem: string | null = null;
+  private readonly listeners = new Set<(state: DeviceModelState) => void>();
+  /** Bumped by every load and unload: a load overtaken by another stops at its next await. */
+  private generation = 0;
+  private loading: AbortController | null = null;
+
+  constructor(private readonly ports: DeviceModelPorts) {}
+
+  state(): DeviceModelState {
+    return {
+      ...this.survey,
+      chosen: this.chosen ? { backend: this.chosen.backend, id: this.chosen.id } : null,
+      phase: this.phase,
+      progress: this.progress,
+      problem: this.problem
+    };
+  }
+
+  subscribe(listener: (state: DeviceModelState) => void): void {
+    this.listeners.add(listener);
+    listener(this.state());
+  }
+
+  async refresh(): Promise<DeviceModelState> {
+    try {
+      this.survey = await this.ports.survey();
+    } catch (err) {
+      this.problem = `could not check what this device can run: ${HearthError.from(err).message}`;
+    }
+    this.changed();
+    return this.state();
+  }
+
+  async load(choice: ModelChoice, remember = true): Promise<DeviceModelState> {
+    await this.release();
+    const generation = ++this.generation;
+    this.loading?.abort();
+    const loading = (this.loading = new AbortController());
+    this.chosen = choice;
+    this.phase = 'loading';
+    this.progress = { fraction: 0, text: 'starting' };
+    this.problem = null;
+    this.changed();
+    if (remember) await this.ports.save(choice);
+    if (generation !== this.generation) return this.state(); // unloaded or replaced meanwhile
+    let loaded: LoadedModel;
+    try {
+      loaded = await this.ports.load(
+        choice,
+        (progress) => {
+          if (generation !== this.generation) return;
+          this.progress = progress;
+          this.changed();
+        },
+        loading.signal
+      );
+    } catch (err) {
+      if (generation !== this.generation) return this.state();
+      this.phase = 'error';
+      this.problem = HearthError.from(err).message;
+      this.progress = null;
+      this.changed();
+      return this.state();
+    }
+    if (generation !== this.generation) {
+      loaded.close(); // unloaded or replaced while loading
+      return this.state();
+    }
+    this.loaded = loaded;
+    await this.ports.offer(loaded.engine);
+    this.phase = 'ready';
+    this.progress = { fraction: 1, text: 'ready' };
+    this.changed();
+    return this.state();
+  }
+
+  async unload(): Promise<DeviceModelState> {
+    this.generation++;
+    this.loading?.abort(); // a download in progress stops too
+    this.loading = null;
+    await this.release();
+    this.chosen = null;
+    this.phase = 'idle';
+    this.progress = null;
+    this.problem = null;
+    await this.ports.save(null);
+    this.changed();
+    return this.state();
+  }
+
+  private async release(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = null;
+    if (!loaded) return;
+    await this.ports.offer(null);
+    loaded.close();
+  }
+
+  private changed(): void {
+    const state = this.state();
+    for (const listener of this.listeners) listener(state);
+  }
+}
