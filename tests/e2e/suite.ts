@@ -13,12 +13,13 @@ export interface BridgeSuite {
   open(browser: Browser, options?: BrowserContextOptions): Promise<OpenNode>;
 }
 
-export function bridgeSuite(extraArgs: string[] = []): BridgeSuite {
+/** `extraArgs` may be a function, for arguments known only once earlier `beforeAll`s ran (a stand-in server's URL). */
+export function bridgeSuite(extraArgs: string[] | (() => string[]) = []): BridgeSuite {
   let bridge: BridgeProcess | null = null;
   const nodes: OpenNode[] = [];
   test.describe.configure({ mode: 'serial' });
   test.beforeAll(async () => {
-    bridge = await startBridge(extraArgs);
+    bridge = await startBridge(typeof extraArgs === 'function' ? extraArgs() : extraArgs);
   });
   test.afterAll(async () => {
     for (const node of nodes) await node.context.close();
