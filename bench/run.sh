@@ -7,5 +7,6 @@ npx tsx bench/bus.ts
 npx tsx bench/event-store.ts
 npx tsx bench/events.ts
 npx tsx bench/llm.ts
+npx tsx bench/model-mirror.ts
 [ -f build/index.html ] || npx vite build --logLevel warn
 bash tests/netns-run.sh npx tsx bench/mesh.ts
