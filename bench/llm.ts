@@ -5,12 +5,19 @@
  * TOKEN_DELAY_MS per token like a small model on a laptop; targets: ≥ 0.95× tokens/s, ≤ 20 ms added to first token.
  * Run: `npx tsx bench/llm.ts`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as Comlink from 'comlink';
 import { keyPairFromSeed, systemClock, type KeyPair } from '../src/lib/core/index.js';
 import { LlmService, type GenerateRequest } from '../src/lib/llm/index.js';
 import { OpenAiEngine } from '../src/lib/llm/openai/index.js';
+import { PortEngine, serveEngine, type EnginePortApi } from '../src/lib/llm/port/index.js';
+import { TransformersEngine } from '../src/lib/llm/transformers/index.js';
 import { createNode, type HearthNode } from '../src/lib/node/index.js';
 import { createMemoryLinkPair, systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 import { startOpenAiStandIn } from '../tests/support/openai-standin.js';
+import { writeTinyCausalLm } from '../tests/support/tiny-causal-lm.js';
 import { printTable } from './table.js';
 
 const TOKEN_DELAY_MS = 10;
@@ -88,6 +95,39 @@ for (const delay of [TOKEN_DELAY_MS, 0]) {
     ]
   );
 }
+
+// A model that runs in this process (transformers.js on a tiny genuine ONNX model the tests write): the engine
+// directly, the same engine across a MessagePort as from a model worker (comlink, structured clone per token), and
+// llm.chat on this node through the bus with the engine behind that port — the browser's arrangement.
+const modelDir = mkdtempSync(join(tmpdir(), 'hearthnet-bench-model-'));
+writeTinyCausalLm(join(modelDir, 'hearth', 'tiny'), { margin: 40 });
+const tiny = new TransformersEngine({ model: 'hearth/tiny', source: { localPath: join(modelDir, 'hearth', 'tiny') }, dtype: 'fp32', device: 'cpu' });
+await tiny.load();
+const channel = new MessageChannel();
+Comlink.expose(serveEngine(tiny), channel.port1);
+const ported = new PortEngine({ remote: Comlink.wrap<EnginePortApi>(channel.port2) as unknown as EnginePortApi, id: 'port:tiny', proxy: Comlink.proxy });
+const tinyNode = await makeNode(2);
+const tinyService = new LlmService({ engines: [ported], register: (r) => tinyNode.node.register(r), clock: systemClock, selfId: tinyNode.keyPair.nodeId });
+await tinyService.refresh();
+const singing = { model: 'hearth/tiny', prompt: 'Please sing', maxTokens: MAX_TOKENS, temperature: 0, topP: 1, stop: [], seed: 1 };
+const viaEngine = (engine: TransformersEngine | PortEngine) => () => timeStream(() => engine.generate({ ...singing, signal: new AbortController().signal }), () => true);
+const tinyDirect = await median(viaEngine(tiny));
+const tinyPorted = await median(viaEngine(ported));
+const tinyBus = await median(() => timeStream(() => tinyNode.node.bus.stream('llm.complete', '1.0', { params: { model: 'hearth/tiny' }, input: { prompt: 'Please sing', max_tokens: MAX_TOKENS, temperature: 0 } }), isToken));
+printTable(
+  `llm.complete, ${MAX_TOKENS} tokens from a tiny ONNX model (transformers.js, onnxruntime-node), median of ${ROUNDS}`,
+  ['path', 'tokens', 'tokens/s', 'vs engine', 'first token ms', 'added to first token ms'],
+  [
+    ['engine directly', tinyDirect.tokens, rate(tinyDirect), 1, tinyDirect.firstTokenMs, 0],
+    ['across a MessagePort (model worker hop)', tinyPorted.tokens, rate(tinyPorted), rate(tinyPorted) / rate(tinyDirect), tinyPorted.firstTokenMs, tinyPorted.firstTokenMs - tinyDirect.firstTokenMs],
+    ['bus, this node, engine behind the port', tinyBus.tokens, rate(tinyBus), rate(tinyBus) / rate(tinyDirect), tinyBus.firstTokenMs, tinyBus.firstTokenMs - tinyDirect.firstTokenMs]
+  ]
+);
+tinyNode.node.stop();
+channel.port1.close();
+channel.port2.close();
+await tiny.dispose();
+rmSync(modelDir, { recursive: true, force: true });
 
 provider.node.stop();
 asker.node.stop();
