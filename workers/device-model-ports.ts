@@ -76,7 +76,7 @@ export function deviceModelPorts(options: DeviceModelPortsOptions): DeviceModelP
       try {
         const outcome = await loadIn(remote, choice, bridgeUrl, progress);
         if (!outcome.ok) throw HearthError.fromWire(outcome.error);
-        const engine = new PortEngine({ remote: remote as unknown as ConstructorParameters<typeof PortEngine>[0]['remote'], id: outcome.id, proxy: Comlink.proxy });
+        const engine = new PortEngine({ remote: remote as unknown as ConstructorParameters<typeof PortEngine>[0]['remote'], id: outcome.id, maxConcurrent: outcome.maxConcurrent, proxy: Comlink.proxy });
         return { engine, close: stop } satisfies LoadedModel;
       } catch (err) {
         stop();

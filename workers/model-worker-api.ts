@@ -19,7 +19,7 @@ export interface TransformersLoad {
   dtype: TransformersDtype;
 }
 
-export type LoadOutcome = { ok: true; id: string } | { ok: false; error: WireError };
+export type LoadOutcome = { ok: true; id: string; maxConcurrent?: number } | { ok: false; error: WireError };
 
 export interface ModelWorkerApi extends EnginePortApi {
   loadWebLlm(modelId: string, appConfig: AppConfig, onProgress: (progress: ModelLoadProgress) => void): Promise<LoadOutcome>;

@@ -15,19 +15,19 @@ import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import { HearthError, type WireError } from '../src/lib/core/errors.js';
 import type { LlmEngine } from '../src/lib/llm/engine.js';
 import { serveEngine, type EnginePortApi } from '../src/lib/llm/port/index.js';
-import type { ModelLoadProgress, ModelWorkerApi, TransformersLoad } from './model-worker-api.js';
+import type { LoadOutcome, ModelLoadProgress, ModelWorkerApi, TransformersLoad } from './model-worker-api.js';
 
 let served: EnginePortApi | null = null;
 let engine: (LlmEngine & { dispose?(): Promise<void> }) | null = null;
 
 const notLoaded = (): WireError => new HearthError('not_implemented', 'no model is loaded in this model worker').toWire();
 
-async function loaded(load: () => Promise<LlmEngine>): Promise<{ ok: true; id: string } | { ok: false; error: WireError }> {
+async function loaded(load: () => Promise<LlmEngine>): Promise<LoadOutcome> {
   if (engine) return { ok: false, error: new HearthError('bad_request', 'this model worker already holds a model').toWire() };
   try {
     engine = await load();
     served = serveEngine(engine);
-    return { ok: true, id: engine.id };
+    return { ok: true, id: engine.id, maxConcurrent: engine.maxConcurrent };
   } catch (err) {
     return { ok: false, error: HearthError.from(err).toWire() };
   }

@@ -42,6 +42,11 @@ export interface GenerateResult {
 export interface LlmEngine {
   /** Stable and human-readable, e.g. `openai:http://127.0.0.1:11434` or `webllm`. */
   readonly id: string;
+  /**
+   * Generations it runs at once (default 2). The service offers the sum, so the bus sends a call elsewhere
+   * (`capacity_exceeded`) instead of queueing it behind a busy single-stream engine such as WebLLM.
+   */
+  readonly maxConcurrent?: number;
   /** The models this engine can run now (canonical names). Throws HearthError `partition` when unreachable. */
   models(): Promise<string[]>;
   /**

@@ -18,8 +18,8 @@ import {
 } from './requests.js';
 
 export const LLM_VERSION = '1.0';
-/** Two generations at a time per kind of call: a single GPU or CPU slows down sharply beyond that. */
-const MAX_CONCURRENT = 2;
+/** Generations at a time for an engine that does not say: a single GPU or CPU slows down sharply beyond two. */
+const DEFAULT_ENGINE_CONCURRENCY = 2;
 /** Longest silence between tokens (a model loading into memory can take this long before its first token). */
 const TIMEOUT_SECONDS = 120;
 
@@ -88,7 +88,9 @@ export class LlmService {
     this.offered = models;
     if (models.length === 0) return;
     const params = { model: models[0], models };
-    const common = { version: LLM_VERSION, owner: 'llm', stability: 'stable' as const, params, maxConcurrent: MAX_CONCURRENT, timeoutSeconds: TIMEOUT_SECONDS, idempotent: false };
+    const engines = new Set(this.owners.values());
+    const maxConcurrent = [...engines].reduce((sum, engine) => sum + Math.max(1, engine.maxConcurrent ?? DEFAULT_ENGINE_CONCURRENCY), 0);
+    const common = { version: LLM_VERSION, owner: 'llm', stability: 'stable' as const, params, maxConcurrent, timeoutSeconds: TIMEOUT_SECONDS, idempotent: false };
     this.withdraw = [
       this.options.register({
         ...common,

@@ -69,6 +69,13 @@ describe('llm.chat / llm.complete (contract §4.1–4.2)', () => {
     expect(b.requests.map((r) => r.model)).toEqual(['phi3-mini']);
   });
 
+  it('offers as many concurrent calls as its engines run together (WebLLM and transformers.js run one each)', async () => {
+    const single = Object.assign(new ScriptedEngine('webllm', ['llama-1b']), { maxConcurrent: 1 });
+    const server = new ScriptedEngine('server', ['qwen2.5-7b']); // says nothing: two
+    expect((await setUp([single])).bus.capabilities().find((c) => c.name === 'llm.chat')?.maxConcurrent).toBe(1);
+    expect((await setUp([single, server])).bus.capabilities().find((c) => c.name === 'llm.chat')?.maxConcurrent).toBe(3);
+  });
+
   it('streams token events and ends with done: model, tokens in and out, stop reason, time, who served', async () => {
     const { bus } = await setUp([new ScriptedEngine('a', ['qwen2.5-7b'])]);
     const events = await collect(bus.stream('llm.chat', '1.0', ask('Wo gibt es Wasser?')));

@@ -108,6 +108,8 @@ export interface PortEngineOptions {
   /** The remote API (a comlink `Remote<EnginePortApi>`, or the object itself in tests). */
   remote: EnginePortApi;
   id: string;
+  /** The served engine's own limit, which the port cannot read synchronously. */
+  maxConcurrent?: number;
   /** Wraps the token callback so it can cross the port (`Comlink.proxy`); identity in-thread. */
   proxy?: <T extends object>(callback: T) => T;
 }
@@ -115,11 +117,13 @@ export interface PortEngineOptions {
 /** The node side: an engine whose model runs on the other end of a port. */
 export class PortEngine implements LlmEngine {
   readonly id: string;
+  readonly maxConcurrent?: number;
   private readonly remote: EnginePortApi;
   private readonly proxy: <T extends object>(callback: T) => T;
 
   constructor(options: PortEngineOptions) {
     this.id = options.id;
+    this.maxConcurrent = options.maxConcurrent;
     this.remote = options.remote;
     this.proxy = options.proxy ?? ((callback) => callback);
   }

@@ -78,6 +78,8 @@ interface Loaded {
 
 export class TransformersEngine implements LlmEngine {
   readonly id: string;
+  /** One generation at a time (more would share the same CPU cores); a few more may wait in its queue. */
+  readonly maxConcurrent = 1;
   private readonly options: TransformersEngineOptions;
   private readonly turnstile: Turnstile;
   private loaded: Loaded | null = null;

@@ -84,6 +84,8 @@ interface Running {
 
 export class WebLlmEngine implements LlmEngine {
   readonly id: string;
+  /** WebLLM runs one generation at a time. */
+  readonly maxConcurrent = 1;
   private running: Running | null = null;
   private unloaded = false;
   private readonly now: () => number;
