@@ -41,7 +41,8 @@ export default defineConfig({
           {
             urlPattern: ({ url }) => url.pathname.startsWith('/_app/immutable/workers/chunks/') || /\/ort-wasm-[^/]*$/.test(url.pathname),
             handler: 'CacheFirst',
-            options: { cacheName: 'model-runtimes' }
+            // Hashed names change with every release: keep the newest few, not one copy per release.
+            options: { cacheName: 'model-runtimes', expiration: { maxEntries: 12 } }
           }
         ]
       }

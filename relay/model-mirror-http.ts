@@ -3,7 +3,7 @@
  *   GET /models/index.json                                  what the mirror holds (no-store)
  *   GET /models/<org>/<repo>/resolve/main/<file path>       a repo file (transformers.js and WebLLM request this)
  *   GET /models/libs/<file>.wasm                            a WebLLM model library
- * Files carry `ETag: "sha256-<hex>"` and `Repr-Digest`, are immutable for a year, and answer HEAD, one `Range`
+ * Files carry `ETag: "sha256-<hex>"` and `Repr-Digest`, are revalidated by ETag on every use (`no-cache`; a 304 is cheap), and answer HEAD, one `Range`
  * (206/416) and `If-None-Match` (304). A full GET is hashed again as it is sent and the last chunk is held back until
  * the hash matches: bytes that changed on disk since hashing are cut off, never delivered whole.
  * Errors are wire errors (`{error, message, reason}`): 400 bad path, 404 unknown or no mirror, 405, 409 corrupt,
@@ -21,7 +21,8 @@ import type { ModelMirror } from './model-mirror.js';
 
 export const MODELS_PREFIX = '/models/';
 export const MODELS_INDEX_PATH = '/models/index.json';
-export const MODELS_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** `/resolve/main/…` is not content-addressed: an operator may replace a file, so browsers revalidate (a cheap 304 by ETag). */
+export const MODELS_CACHE_CONTROL = 'no-cache';
 /** Read size when serving; matches the hashing reads. */
 const SERVE_READ_BYTES = 1024 * 1024;
 

@@ -8,11 +8,11 @@ import type { DeviceModelOption } from '../src/lib/client/api.js';
 import { HearthError } from '../src/lib/core/index.js';
 import type { LlmEngine } from '../src/lib/llm/index.js';
 import { mirrorRemoteHost, readMirrorIndex, type MirrorIndex } from '../src/lib/llm/mirror.js';
-import { PortEngine } from '../src/lib/llm/port/index.js';
+import { PortEngine, type EnginePortApi } from '../src/lib/llm/port/index.js';
 import { TRANSFORMERS_INTERNET_HOST, transformersOptions } from '../src/lib/llm/transformers/choices.js';
 import { PREBUILT_APP_CONFIG } from '../src/lib/llm/webllm/prebuilt.js';
 import { fitsDevice, RECOMMENDED_MODEL_IDS, webLlmCatalogue } from '../src/lib/llm/webllm/catalogue.js';
-import { planMirroredConfig } from '../src/lib/llm/webllm/mirror-config.js';
+import { NOT_ON_MIRROR, planMirroredConfig } from '../src/lib/llm/webllm/mirror-config.js';
 import { probeWebGpu, type NavigatorLike } from '../src/lib/llm/webllm/webgpu-probe.js';
 import type { DeviceModelPorts, DeviceSurvey, LoadedModel, LoadProgress, ModelChoice } from './device-model.js';
 import type { LoadOutcome, ModelWorkerApi } from './model-worker-api.js';
@@ -69,21 +69,36 @@ export function deviceModelPorts(options: DeviceModelPortsOptions): DeviceModelP
     async load(choice, onProgress, signal) {
       const worker = new Worker(new URL('./model.worker.ts', import.meta.url), { type: 'module', name: `model ${choice.id}` });
       const remote = Comlink.wrap<ModelWorkerApi>(worker);
-      const stop = () => worker.terminate();
-      signal.addEventListener('abort', stop, { once: true });
-      if (signal.aborted) stop();
-      const progress = Comlink.proxy((p: LoadProgress) => onProgress(p));
+      const stop = () => {
+        remote[Comlink.releaseProxy]();
+        worker.terminate();
+      };
+      // A terminated or broken worker never answers a comlink call: race every wait against these.
+      let onAbort = () => {};
+      let onError = (_event: ErrorEvent) => {};
+      const failed = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new HearthError('internal_error', `loading ${choice.id} was cancelled`));
+        onError = (event) => reject(new HearthError('internal_error', `the model worker stopped: ${event.message || 'its script could not be loaded (was the app updated? reload the page)'}`));
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+      worker.addEventListener('error', onError);
+      if (signal.aborted) onAbort();
       try {
-        const outcome = await loadIn(remote, choice, bridgeUrl, progress);
+        const outcome = await Promise.race([loadIn(remote, choice, bridgeUrl, Comlink.proxy((p: LoadProgress) => onProgress(p))), failed]);
         if (!outcome.ok) throw HearthError.fromWire(outcome.error);
-        const engine = new PortEngine({ remote: remote as unknown as ConstructorParameters<typeof PortEngine>[0]['remote'], id: outcome.id, maxConcurrent: outcome.maxConcurrent, proxy: Comlink.proxy });
-        return { engine, close: stop } satisfies LoadedModel;
+        const engine = new PortEngine({ remote: remote as unknown as EnginePortApi, id: outcome.id, maxConcurrent: outcome.maxConcurrent, proxy: Comlink.proxy });
+        worker.addEventListener('error', () => engine.close(new HearthError('internal_error', `the model worker running ${choice.id} stopped`)));
+        const close = () => {
+          engine.close(new HearthError('partition', `${choice.id} was stopped on the device that ran it`));
+          stop();
+        };
+        return { engine, close } satisfies LoadedModel;
       } catch (err) {
         stop();
-        if (signal.aborted) throw new HearthError('internal_error', `loading ${choice.id} was cancelled`);
         throw err;
       } finally {
-        signal.removeEventListener('abort', stop);
+        signal.removeEventListener('abort', onAbort);
+        worker.removeEventListener('error', onError);
       }
     },
 
@@ -92,19 +107,24 @@ export function deviceModelPorts(options: DeviceModelPortsOptions): DeviceModelP
   };
 }
 
+const notOnMirror = (id: string) => new HearthError('not_found', `${id} is ${NOT_ON_MIRROR}; choose "Download and run" to fetch it from the internet`);
+
 async function loadIn(remote: Comlink.Remote<ModelWorkerApi>, choice: ModelChoice, bridgeUrl: string, progress: (p: LoadProgress) => void): Promise<LoadOutcome> {
-  const { index } = await mirrorIndex(bridgeUrl);
+  const { index, state } = await mirrorIndex(bridgeUrl);
+  if (state === 'unreachable' && !choice.allowInternet) {
+    throw new HearthError('partition', `the bridge's model mirror could not be reached, so ${choice.id} cannot be loaded now; it is tried again when the bridge is back`);
+  }
   if (choice.backend === 'webllm') {
     const plan = planMirroredConfig(PREBUILT_APP_CONFIG, index, { bridgeUrl, allowInternet: choice.allowInternet });
     if (!plan.appConfig.model_list.some((m) => m.model_id === choice.id)) {
-      throw new HearthError('not_found', `${choice.id} is not on the bridge's mirror; choose "Download and run" to fetch it from the internet`);
+      throw notOnMirror(choice.id);
     }
     return remote.loadWebLlm(choice.id, plan.appConfig, progress);
   }
   const onMirror = (await transformersOptions(index, bridgeUrl)).find((o) => o.id === choice.id && o.source === 'mirror');
   const dtype = onMirror?.dtype ?? 'q4';
   if (!onMirror && !choice.allowInternet) {
-    throw new HearthError('not_found', `${choice.id} is not on the bridge's mirror; choose "Download and run" to fetch it from the internet`);
+    throw notOnMirror(choice.id);
   }
   return remote.loadTransformers({ model: choice.id, baseUrl: onMirror ? mirrorRemoteHost(bridgeUrl) : TRANSFORMERS_INTERNET_HOST, dtype }, progress);
 }

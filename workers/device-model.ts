@@ -11,6 +11,10 @@ import type { DeviceModelBackend, DeviceModelOption, DeviceModelState } from '..
 import { HearthError } from '../src/lib/core/index.js';
 import type { LlmEngine } from '../src/lib/llm/index.js';
 
+const SURVEY_FAILED = 'could not check what this device can run';
+/** A load that failed because the bridge was out of reach is tried again this much later. */
+const RETRY_MS = 30_000;
+
 export interface ModelChoice {
   backend: DeviceModelBackend;
   id: string;
@@ -55,6 +59,7 @@ export class DeviceModel {
   /** Bumped by every load and unload: a load overtaken by another stops at its next await. */
   private generation = 0;
   private loading: AbortController | null = null;
+  private retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly ports: DeviceModelPorts) {}
 
@@ -68,16 +73,19 @@ export class DeviceModel {
     };
   }
 
-  subscribe(listener: (state: DeviceModelState) => void): void {
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: (state: DeviceModelState) => void): () => void {
     this.listeners.add(listener);
     listener(this.state());
+    return () => this.listeners.delete(listener);
   }
 
   async refresh(): Promise<DeviceModelState> {
     try {
       this.survey = await this.ports.survey();
+      if (this.problem?.startsWith(SURVEY_FAILED)) this.problem = null;
     } catch (err) {
-      this.problem = `could not check what this device can run: ${HearthError.from(err).message}`;
+      this.problem = `${SURVEY_FAILED}: ${HearthError.from(err).message}`;
     }
     this.changed();
     return this.state();
@@ -85,6 +93,7 @@ export class DeviceModel {
 
   async load(choice: ModelChoice, remember = true): Promise<DeviceModelState> {
     await this.release();
+    clearTimeout(this.retry);
     const generation = ++this.generation;
     this.loading?.abort();
     const loading = (this.loading = new AbortController());
@@ -93,10 +102,10 @@ export class DeviceModel {
     this.progress = { fraction: 0, text: 'starting' };
     this.problem = null;
     this.changed();
-    if (remember) await this.ports.save(choice);
-    if (generation !== this.generation) return this.state(); // unloaded or replaced meanwhile
     let loaded: LoadedModel;
     try {
+      if (remember) await this.ports.save(choice);
+      if (generation !== this.generation) return this.state(); // unloaded or replaced meanwhile
       loaded = await this.ports.load(
         choice,
         (progress) => {
@@ -107,11 +116,11 @@ export class DeviceModel {
         loading.signal
       );
     } catch (err) {
+      const error = HearthError.from(err);
       if (generation !== this.generation) return this.state();
-      this.phase = 'error';
-      this.problem = HearthError.from(err).message;
-      this.progress = null;
-      this.changed();
+      await this.fail(error.message);
+      // The bridge (and its mirror) was out of reach: try again later without being asked.
+      if (error.code === 'partition') this.retry = setTimeout(() => void (generation === this.generation && this.load(choice, false)), RETRY_MS);
       return this.state();
     }
     if (generation !== this.generation) {
@@ -119,15 +128,35 @@ export class DeviceModel {
       return this.state();
     }
     this.loaded = loaded;
-    await this.ports.offer(loaded.engine);
+    try {
+      await this.ports.offer(loaded.engine);
+    } catch (err) {
+      if (generation === this.generation) await this.fail(HearthError.from(err).message);
+      return this.state();
+    }
+    if (generation !== this.generation) return this.state(); // unloaded or replaced while being offered
     this.phase = 'ready';
     this.progress = { fraction: 1, text: 'ready' };
     this.changed();
     return this.state();
   }
 
+  /** Loads the remembered choice at start, unless the person chose something meanwhile. */
+  async restore(choice: ModelChoice): Promise<void> {
+    if (this.chosen === null && this.generation === 0) await this.load(choice, false);
+  }
+
+  private async fail(problem: string): Promise<void> {
+    await this.release().catch(() => undefined);
+    this.phase = 'error';
+    this.problem = problem;
+    this.progress = null;
+    this.changed();
+  }
+
   async unload(): Promise<DeviceModelState> {
     this.generation++;
+    clearTimeout(this.retry);
     this.loading?.abort(); // a download in progress stops too
     this.loading = null;
     await this.release();

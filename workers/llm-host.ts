@@ -65,13 +65,20 @@ export class LlmHost {
     await this.rebuild();
   }
 
+  /** Swaps the engines under the one service: what stays offered is never withdrawn in between. */
   private async rebuild(): Promise<void> {
-    this.stopService();
-    const generation = this.generation;
     const engines = [this.deviceEngine, this.serverEngine].filter((e): e is LlmEngine => e !== null);
-    if (engines.length === 0) return;
-    const service = new LlmService({ engines, register: (r) => this.node.register(r), clock: systemClock, selfId: this.node.identity().nodeId });
-    this.service = service;
+    this.generation++;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (engines.length === 0) {
+      this.stopService();
+      return;
+    }
+    const generation = this.generation;
+    this.service ??= new LlmService({ engines, register: (r) => this.node.register(r), clock: systemClock, selfId: this.node.identity().nodeId });
+    const service = this.service;
+    service.setEngines(engines);
     if (this.serverEngine) this.timer = setInterval(() => void this.check(generation, service), REFRESH_MS);
     await this.check(generation, service);
   }
@@ -86,10 +93,10 @@ export class LlmHost {
         problem = HearthError.from(err).message;
       }
     }
-    if (generation !== this.generation) return; // the engines changed meanwhile
+    if (generation !== this.generation) return; // the engines changed meanwhile; that change refreshes
     await service.refresh();
-    if (generation !== this.generation) {
-      service.stop(); // a refresh that finished after a change must not leave capabilities offered
+    if (generation !== this.generation && this.service !== service) {
+      service.stop(); // a refresh that finished after the service was stopped must not leave capabilities offered
       return;
     }
     if (engine) this.problem = problem ?? (this.settings().models.length === 0 ? 'the server lists no models' : null);

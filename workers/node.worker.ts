@@ -35,6 +35,9 @@ let communityId = '';
 let host: CommunityHost;
 let llm: LlmHost;
 let deviceModel: DeviceModel;
+/** The Ask pages listening to the device model (a page visited twice subscribes twice, and unsubscribes on leaving). */
+const deviceModelListeners = new Map<number, () => void>();
+let lastDeviceModelListener = 0;
 let createdKey = false;
 const links = new Map<string, PortLink | ChannelLink>();
 /** WebRTC frame channels transferred here by the main thread, by channelId, until a link takes them. */
@@ -163,7 +166,7 @@ const api: NodeWorkerApi = {
       })
     );
     void deviceModel.refresh().then(() => {
-      if (settings.deviceModel) void deviceModel.load(settings.deviceModel, false);
+      if (settings.deviceModel) void deviceModel.restore(settings.deviceModel);
     });
     return identityView();
   },
@@ -223,7 +226,14 @@ const api: NodeWorkerApi = {
   },
 
   async subscribeDeviceModel(listener) {
-    deviceModel.subscribe(listener);
+    const id = ++lastDeviceModelListener;
+    deviceModelListeners.set(id, deviceModel.subscribe(listener));
+    return id;
+  },
+
+  async unsubscribeDeviceModel(id) {
+    deviceModelListeners.get(id)?.();
+    deviceModelListeners.delete(id);
   },
 
   async loadDeviceModel(choice) {

@@ -249,8 +249,9 @@ export interface NodeWorkerApi {
   llmSettings(): Promise<LlmSettings>;
   /** Models this browser could run, and the one it runs. */
   deviceModel(): Promise<DeviceModelState>;
-  /** Calls `listener` now and on every change (loading progress included). */
-  subscribeDeviceModel(listener: (state: DeviceModelState) => void): Promise<void>;
+  /** Calls `listener` now and on every change (loading progress included); returns an id for unsubscribing. */
+  subscribeDeviceModel(listener: (state: DeviceModelState) => void): Promise<number>;
+  unsubscribeDeviceModel(id: number): Promise<void>;
   /** Loads a model in a model worker and offers it to the mesh; `allowInternet` only when the person asked. */
   loadDeviceModel(choice: { backend: DeviceModelBackend; id: string; allowInternet: boolean }): Promise<DeviceModelState>;
   /** Stops offering the model and frees its memory. */

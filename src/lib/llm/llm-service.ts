@@ -46,8 +46,20 @@ export class LlmService {
   private owners = new Map<string, LlmEngine>();
   private withdraw: (() => void)[] = [];
   private offered: string[] = [];
+  private engines: readonly LlmEngine[];
+  private refreshes = 0;
 
-  constructor(private readonly options: LlmServiceOptions) {}
+  constructor(private readonly options: LlmServiceOptions) {
+    this.engines = options.engines;
+  }
+
+  /**
+   * Changes the engines; takes effect at the next `refresh()`. The offer stays up meanwhile, so a model that is in
+   * both sets (a server's, while a browser model is added) never disappears from the mesh.
+   */
+  setEngines(engines: readonly LlmEngine[]): void {
+    this.engines = engines;
+  }
 
   /** Models offered now, primary first. */
   get models(): readonly string[] {
@@ -61,7 +73,8 @@ export class LlmService {
   async refresh(): Promise<string[]> {
     // Built aside and swapped in at the end: calls during a slow model listing still find their engine.
     const owners = new Map<string, LlmEngine>();
-    for (const engine of this.options.engines) {
+    const mine = ++this.refreshes;
+    for (const engine of this.engines) {
       let models: string[];
       try {
         models = await engine.models();
@@ -71,9 +84,12 @@ export class LlmService {
       }
       for (const model of models) if (!owners.has(model)) owners.set(model, engine);
     }
+    // A newer refresh (perhaps over other engines) started while this one listed models: its answer is the one that counts.
+    if (mine !== this.refreshes) return [...this.offered];
     this.owners = owners;
     const models = [...owners.keys()];
-    if (models.join('\n') !== this.offered.join('\n')) this.offer(models);
+    const concurrency = this.concurrencyOf(owners);
+    if (models.join('\n') !== this.offered.join('\n') || concurrency !== this.offeredConcurrency) this.offer(models, concurrency);
     return models;
   }
 
@@ -81,15 +97,21 @@ export class LlmService {
     for (const withdraw of this.withdraw) withdraw();
     this.withdraw = [];
     this.offered = [];
+    this.offeredConcurrency = 0;
   }
 
-  private offer(models: string[]): void {
+  private offeredConcurrency = 0;
+
+  private concurrencyOf(owners: Map<string, LlmEngine>): number {
+    return [...new Set(owners.values())].reduce((sum, engine) => sum + Math.max(1, engine.maxConcurrent ?? DEFAULT_ENGINE_CONCURRENCY), 0);
+  }
+
+  private offer(models: string[], maxConcurrent: number): void {
     this.stop();
     this.offered = models;
+    this.offeredConcurrency = maxConcurrent;
     if (models.length === 0) return;
     const params = { model: models[0], models };
-    const engines = new Set(this.owners.values());
-    const maxConcurrent = [...engines].reduce((sum, engine) => sum + Math.max(1, engine.maxConcurrent ?? DEFAULT_ENGINE_CONCURRENCY), 0);
     const common = { version: LLM_VERSION, owner: 'llm', stability: 'stable' as const, params, maxConcurrent, timeoutSeconds: TIMEOUT_SECONDS, idempotent: false };
     this.withdraw = [
       this.options.register({

@@ -221,7 +221,9 @@ export function sha256Sri(hex: string): string {
 
 /**
  * WebLLM's own check (ModelRecord.integrity) for what it verifies itself: `mlc-chat-config.json`, the tokenizer files
- * and the model library. Weight shards are covered by `createVerifiedFetch` or the bridge's check while serving.
+ * and the model library. Other files (weight shards, ONNX files) rely on the bridge's check while serving (it hashes
+ * each whole-file answer as it sends it); `createVerifiedFetch` can check them in the browser too, but the app does not
+ * use it yet, because it reads each file whole before handing it on.
  */
 export function webLlmIntegrity(index: MirrorIndex, repo: string, libFile?: string): WebLlmIntegrity {
   const files = new Map((index.repos.find((r) => r.id === repo)?.files ?? []).map((f) => [f.path, f]));

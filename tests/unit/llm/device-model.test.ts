@@ -60,6 +60,26 @@ describe('the model this device runs', () => {
     expect(p.saved.at(-1)).toBeNull();
   });
 
+  it('the remembered model is not loaded over a choice the person made while the page was starting', async () => {
+    const p = ports(async (c) => ({ engine: engine(c.id), close() {} }));
+    const model = new DeviceModel(p.value);
+    await model.load({ ...choice, id: 'hearth/chosen' });
+    await model.restore({ ...choice, id: 'hearth/remembered' });
+    expect(model.state().chosen?.id).toBe('hearth/chosen');
+    expect(p.offered).toEqual(['hearth/chosen']);
+  });
+
+  it('a model that cannot be offered ends in an error and is freed, not stuck loading', async () => {
+    const p = ports(async (c) => ({ engine: engine(c.id), close() {} }));
+    p.value.offer = async (e) => {
+      if (e) throw new HearthError('internal_error', 'the bus refused the registration');
+    };
+    const state = await new DeviceModel(p.value).load(choice);
+    expect(state.phase).toBe('error');
+    expect(state.problem).toContain('refused');
+    expect(p.closed).toEqual(['hearth/tiny']);
+  });
+
   it('a failed load says why and offers nothing', async () => {
     const p = ports(async () => {
       throw new HearthError('internal_error', 'hearth/tiny: …/resolve/main/config.json is missing');
@@ -115,7 +135,7 @@ describe('transformers.js models on the mirror', () => {
 
   it('lists causal language models with the smallest ONNX file, not embedders or WebLLM repos, then the internet list', async () => {
     const mirror = index([
-      { id: 'hearth/tiny-llama', files: [file('config.json'), file('tokenizer.json'), file('onnx/model.onnx', 4 << 20), file('onnx/model_q4.onnx', 1 << 20)] },
+      { id: 'hearth/tiny-llama', files: [file('config.json'), file('tokenizer.json'), file('tokenizer_config.json'), file('onnx/model.onnx', 4 << 20), file('onnx/model_q4.onnx', 1 << 20)] },
       { id: 'Xenova/all-MiniLM-L6-v2', files: [file('config.json'), file('tokenizer.json'), file('onnx/model_quantized.onnx')] },
       { id: 'mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC', files: [file('mlc-chat-config.json'), file('tensor-cache.json'), file('config.json'), file('tokenizer.json')] }
     ]);
@@ -125,7 +145,7 @@ describe('transformers.js models on the mirror', () => {
   });
 
   it('a repo whose files are not all servable yet is not offered from the mirror', async () => {
-    const mirror = index([{ id: 'hearth/tiny-llama', files: [file('config.json'), { ...file('tokenizer.json'), status: 'pending', sha256: null }, file('onnx/model_q4.onnx')] }]);
+    const mirror = index([{ id: 'hearth/tiny-llama', files: [file('config.json'), file('tokenizer_config.json'), { ...file('tokenizer.json'), status: 'pending', sha256: null }, file('onnx/model_q4.onnx')] }]);
     const options = await transformersOptions(mirror, 'http://bridge.local:8080', fetchFn);
     expect(options.filter((o) => o.source === 'mirror')).toEqual([]);
   });

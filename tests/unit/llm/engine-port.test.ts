@@ -99,7 +99,17 @@ describe('an engine across a message port', () => {
     const { result } = await drain(generation);
     expect(performance.now() - started).toBeLessThan(200);
     expect(result.stopReason).toBe('cancelled');
-    expect(model.aborted).toBe(true);
+    await expect.poll(() => model.aborted, { timeout: 200 }).toBe(true);
+  });
+
+  it('closing the port (its worker is being terminated) fails a running generation at once with the given code', async () => {
+    const engine = across(new PacedEngine(10_000, 5));
+    const generation = engine.generate(request());
+    await generation.next();
+    engine.close(new HearthError('partition', 'the model on this device was stopped'));
+    const failure = await drain(generation).catch((err: unknown) => err);
+    expect((failure as HearthError).code).toBe('partition');
+    await expect(drain(engine.generate(request()))).rejects.toMatchObject({ code: 'partition' });
   });
 
   it('a consumer that walks away early stops the model too', async () => {

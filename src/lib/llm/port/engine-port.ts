@@ -10,6 +10,7 @@
 import { HearthError } from '../../core/errors.js';
 import type { WireError } from '../../core/errors.js';
 import type { GenerateRequest, GenerateResult, LlmEngine, TokenChunk } from '../engine.js';
+import { Mailbox } from '../mailbox.js';
 
 /** A generate request without its signal (signals cannot cross threads). */
 export type PortGenerateRequest = Omit<GenerateRequest, 'signal'>;
@@ -73,37 +74,6 @@ export function serveEngine(engine: LlmEngine): EnginePortApi {
 
 let nextCallId = 0;
 
-/** A queue that an async generator drains: tokens pushed by the callback, then the end. */
-class TokenQueue {
-  private items: TokenChunk[] = [];
-  private wake: (() => void) | null = null;
-  ended = false;
-
-  push(chunk: TokenChunk): void {
-    this.items.push(chunk);
-    this.poke();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.poke();
-  }
-
-  take(): TokenChunk | undefined {
-    return this.items.shift();
-  }
-
-  wait(): Promise<void> {
-    return this.items.length > 0 || this.ended ? Promise.resolve() : new Promise((resolve) => (this.wake = resolve));
-  }
-
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
-}
-
 export interface PortEngineOptions {
   /** The remote API (a comlink `Remote<EnginePortApi>`, or the object itself in tests). */
   remote: EnginePortApi;
@@ -120,6 +90,8 @@ export class PortEngine implements LlmEngine {
   readonly maxConcurrent?: number;
   private readonly remote: EnginePortApi;
   private readonly proxy: <T extends object>(callback: T) => T;
+  private readonly running = new Set<Mailbox<TokenChunk>>();
+  private closed: HearthError | null = null;
 
   constructor(options: PortEngineOptions) {
     this.id = options.id;
@@ -128,42 +100,59 @@ export class PortEngine implements LlmEngine {
     this.proxy = options.proxy ?? ((callback) => callback);
   }
 
+  /**
+   * The other end is going away (its worker is about to be terminated): generations in progress fail with `reason`
+   * now — a terminated worker never answers, and a caller would otherwise wait for its timeout.
+   */
+  close(reason: HearthError): void {
+    this.closed = reason;
+    for (const mailbox of this.running) mailbox.fail(reason);
+    this.running.clear();
+  }
+
   async models(): Promise<string[]> {
+    if (this.closed) throw this.closed;
     const answer = await this.remote.models();
     if (!answer.ok) throw HearthError.fromWire(answer.error);
     return answer.models;
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<TokenChunk, GenerateResult, undefined> {
+    if (this.closed) throw this.closed;
     const { signal, ...portable } = request;
     const callId = `port-${++nextCallId}`;
-    const queue = new TokenQueue();
-    let outcome: PortOutcome | null = null;
-    const cancel = () => void this.remote.cancel(callId);
-    signal.addEventListener('abort', cancel, { once: true });
-    const finished = this.remote
-      .generate(callId, portable, this.proxy((chunk: TokenChunk) => queue.push(chunk)))
-      .then((answer) => (outcome = answer))
-      .catch((err: unknown) => (outcome = { ok: false, error: toWire(err) }))
-      .finally(() => queue.end());
-    let completed = false;
+    const mailbox = new Mailbox<TokenChunk>();
+    this.running.add(mailbox);
+    let result: GenerateResult | null = null;
+    let tokensOut = 0;
+    this.remote.generate(callId, portable, this.proxy((chunk: TokenChunk) => mailbox.put(chunk))).then(
+      (answer) => {
+        if (answer.ok) {
+          result = answer.result;
+          mailbox.end();
+        } else mailbox.fail(HearthError.fromWire(answer.error));
+      },
+      (err: unknown) => mailbox.fail(HearthError.from(err))
+    );
+    let ended = false;
     try {
       for (;;) {
-        await queue.wait();
-        let chunk: TokenChunk | undefined;
-        while ((chunk = queue.take()) !== undefined) yield chunk;
-        if (queue.ended) break;
+        const next = await mailbox.take(signal);
+        if (next.kind === 'aborted') break;
+        if (next.kind === 'done') {
+          ended = true;
+          break;
+        }
+        tokensOut++;
+        yield next.item;
       }
-      await finished;
-      completed = true;
     } finally {
-      signal.removeEventListener('abort', cancel);
-      // Our consumer stopped early (the caller went away): stop the model too.
-      if (!completed) cancel();
+      this.running.delete(mailbox);
+      // Cancelled, or our consumer stopped early (the caller went away): stop the model too.
+      if (!ended) void this.remote.cancel(callId);
     }
-    const answer = outcome as PortOutcome | null;
-    if (!answer) throw new HearthError('internal_error', `the model worker (${this.id}) ended without an answer`);
-    if (!answer.ok) throw HearthError.fromWire(answer.error);
-    return signal.aborted ? { ...answer.result, stopReason: 'cancelled' } : answer.result;
+    const done = result as GenerateResult | null;
+    if (!ended || !done) return { tokensIn: done?.tokensIn ?? 0, tokensOut, stopReason: 'cancelled' };
+    return signal.aborted ? { ...done, stopReason: 'cancelled' } : done;
   }
 }

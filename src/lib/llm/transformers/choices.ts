@@ -24,7 +24,8 @@ const ONNX_FILES: readonly [TransformersDtype, string][] = [
   ['fp32', 'onnx/model.onnx']
 ];
 
-const REQUIRED = ['config.json', 'tokenizer.json'];
+/** transformers.js loads no tokenizer without tokenizer_config.json. */
+const REQUIRED = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** One loadable model, in the shape the app lists device models in (client API `DeviceModelOption`). */
 export interface TransformersOption {

@@ -24,7 +24,7 @@ import {
   type ModelSource,
   type WasmPaths
 } from './library.js';
-import { Mailbox } from './mailbox.js';
+import { Mailbox } from '../mailbox.js';
 import { promptIds, type PromptTokenizer } from './prompt.js';
 import { entropySeed, pickToken, seededRandom, type PickedToken } from './sampling.js';
 import { IncrementalDecoder, StopScanner } from './token-text.js';
@@ -61,6 +61,7 @@ interface CausalLm {
   config: Record<string, unknown>;
   generation_config: Record<string, unknown> | null;
   generate(options: Record<string, unknown>): Promise<unknown>;
+  forward(inputs: unknown): Promise<unknown>;
   dispose(): Promise<unknown>;
 }
 
@@ -159,6 +160,7 @@ export class TransformersEngine implements LlmEngine {
         throw loadError(err, model, where);
       }
     });
+    yieldBetweenSteps(causalLm);
     this.loaded = { library, tokenizer, model: causalLm, eosIds: eosIdsOf(causalLm), contextLength: contextLengthOf(causalLm) };
   }
 
@@ -273,6 +275,31 @@ export class TransformersEngine implements LlmEngine {
       stopNow = true; // whoever stops listening stops the model too
     }
   }
+}
+
+/**
+ * transformers.js's decoding loop awaits only promises, and onnxruntime-web's WASM run completes as one task: a whole
+ * answer would run without the worker handling a single message — a Stop from the page would wait for the end.
+ * Before each forward pass (one token) this gives the event loop one task, so a cancel lands within a token.
+ */
+function yieldBetweenSteps(model: CausalLm): void {
+  const forward = model.forward.bind(model);
+  model.forward = async (inputs) => {
+    await nextTask();
+    return forward(inputs);
+  };
+}
+
+/** Resolves after one macrotask (a MessageChannel message: unlike setTimeout it is not clamped to 4 ms when nested). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 function idsTensor(library: Library, values: number[]) {

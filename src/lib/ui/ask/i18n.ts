@@ -45,7 +45,7 @@ const en = {
   fixDeviceModel: 'Run a model in a browser: a laptop with a graphics card (WebGPU) runs a good one, any device a small one.',
   fixServer: 'Offer a model server (Ollama, llama.cpp, LM Studio) from the device it runs on.',
   fixBridge: 'Ask whoever runs the bridge to set llm.server_url in its configuration; the bridge then offers that model to everyone.',
-  modelGone: '{model} is no longer offered: the device that had it left the mesh. Your next question goes to any model that is available.',
+  modelGone: '{model} is no longer offered on the mesh (its device left or stopped it). Your next question goes to any model that is available.',
   providersAvailable: '{count} device(s) offer a language model.',
   serverTitle: 'Offer a model server from this device',
   serverIntro: 'If this device runs an OpenAI-compatible model server (such as Ollama or llama.cpp), enter its address and your neighbours can ask it too.',
@@ -79,7 +79,11 @@ const en = {
   deviceUnload: 'Stop and free memory',
   deviceLoading: 'Loading the model',
   deviceReady: 'Running and offered to the mesh.',
-  deviceNone: 'No model fits this device, and the bridge keeps none.'
+  deviceNone: 'No model fits this device, and the bridge keeps none.',
+  devicePhase_idle: '',
+  devicePhase_loading: 'Loading the model…',
+  devicePhase_ready: 'The model is running and offered to the mesh.',
+  devicePhase_error: 'The model could not be loaded.'
 };
 
 export type Key = keyof typeof en;
@@ -125,7 +129,7 @@ const de: Record<Key, string> = {
   fixDeviceModel: 'Ein Modell im Browser laufen lassen: ein Laptop mit Grafikkarte (WebGPU) schafft ein gutes, jedes Gerät ein kleines.',
   fixServer: 'Einen Modellserver (Ollama, llama.cpp, LM Studio) von dem Gerät anbieten, auf dem er läuft.',
   fixBridge: 'Die Person, die die Brücke betreibt, bitten, llm.server_url in deren Konfiguration zu setzen; dann bietet die Brücke dieses Modell allen an.',
-  modelGone: '{model} wird nicht mehr angeboten: Das Gerät, das es hatte, hat das Netz verlassen. Deine nächste Frage geht an ein verfügbares Modell.',
+  modelGone: '{model} wird im Netz nicht mehr angeboten (sein Gerät ist gegangen oder hat es beendet). Deine nächste Frage geht an ein verfügbares Modell.',
   providersAvailable: '{count} Gerät(e) bieten ein Sprachmodell an.',
   serverTitle: 'Modellserver von diesem Gerät anbieten',
   serverIntro: 'Läuft auf diesem Gerät ein OpenAI-kompatibler Modellserver (etwa Ollama oder llama.cpp), trag seine Adresse ein – dann können auch deine Nachbarn ihn fragen.',
@@ -159,7 +163,11 @@ const de: Record<Key, string> = {
   deviceUnload: 'Beenden und Speicher freigeben',
   deviceLoading: 'Modell wird geladen',
   deviceReady: 'Läuft und wird dem Netz angeboten.',
-  deviceNone: 'Kein Modell passt auf dieses Gerät, und die Brücke hält keines bereit.'
+  deviceNone: 'Kein Modell passt auf dieses Gerät, und die Brücke hält keines bereit.',
+  devicePhase_idle: '',
+  devicePhase_loading: 'Das Modell wird geladen …',
+  devicePhase_ready: 'Das Modell läuft und wird dem Netz angeboten.',
+  devicePhase_error: 'Das Modell konnte nicht geladen werden.'
 };
 
 const STRINGS: Record<Lang, Record<Key, string>> = { en, de };

@@ -1,6 +1,6 @@
 /**
- * Hands tokens from transformers.js's callbacks (a streamer called inside `model.generate`) to the engine's async
- * generator, which may be slower or may stop listening. Waiting also ends when the caller's signal aborts, so a
+ * Hands tokens from a callback (transformers.js's streamer inside `model.generate`, or a model worker's messages) to
+ * an engine's async generator, which may be slower or may stop listening. Waiting also ends when the caller's signal aborts, so a
  * cancel returns at once even while a forward pass is still running.
  */
 export type Taken<T> = { kind: 'item'; item: T } | { kind: 'done' } | { kind: 'aborted' };
