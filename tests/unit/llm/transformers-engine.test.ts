@@ -17,7 +17,8 @@ import type { GenerateRequest, GenerateResult, TokenChunk } from '../../../src/l
 import { LlmService } from '../../../src/lib/llm/llm-service.js';
 import { TransformersEngine, type TransformersEngineOptions, type TransformersLoadProgress } from '../../../src/lib/llm/transformers/index.js';
 import { pickToken, seededRandom } from '../../../src/lib/llm/transformers/sampling.js';
-import { IncrementalDecoder, StopScanner } from '../../../src/lib/llm/transformers/token-text.js';
+import { StopMatcher } from '../../../src/lib/llm/stop-matcher.js';
+import { IncrementalDecoder } from '../../../src/lib/llm/transformers/token-text.js';
 import type { StreamEvent } from '../../../src/lib/transport/index.js';
 import { SELF, makeBus } from '../bus/harness.js';
 import { TINY_CHAT_ANSWER, TINY_VOCAB, writeTinyCausalLm } from '../../support/tiny-causal-lm.js';
@@ -372,11 +373,11 @@ describe('sampling, incremental decoding and stop sequences (pure)', () => {
   });
 
   it('the stop scanner emits everything before the earliest stop and nothing after', () => {
-    const scanner = new StopScanner(['END', 'ND!']);
-    expect([scanner.push('abc E'), scanner.push('N'), scanner.push('D tail')]).toEqual(['abc ', '', '']);
+    const scanner = new StopMatcher(['END', 'ND!']);
+    expect([scanner.push('abc E'), scanner.push('N'), scanner.push('D tail')].map((s) => s.emit)).toEqual(['abc ', '', '']);
     expect(scanner.stopped).toBe(true);
-    const open = new StopScanner(['###']);
-    expect([open.push('a#'), open.push('#b'), open.flush()]).toEqual(['a', '##b', '']);
+    const open = new StopMatcher(['###']);
+    expect([open.push('a#').emit, open.push('#b').emit, open.flush()]).toEqual(['a', '##b', '']);
     expect(TINY_VOCAB.length).toBeLessThan(64);
   });
 });

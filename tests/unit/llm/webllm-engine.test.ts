@@ -9,7 +9,7 @@ import type { ChatCompletionChunk, ChatCompletionRequestStreaming, Completion, C
 import { HearthError } from '../../../src/lib/core/errors.js';
 import type { GenerateRequest, GenerateResult, TokenChunk } from '../../../src/lib/llm/engine.js';
 import { loadWebLlm, progressOf, type LoadProgress } from '../../../src/lib/llm/webllm/load-webllm.js';
-import { StopMatcher } from '../../../src/lib/llm/webllm/stop-matcher.js';
+import { StopMatcher } from '../../../src/lib/llm/stop-matcher.js';
 import { WebLlmEngine, type MlcEngineLike } from '../../../src/lib/llm/webllm/webllm-engine.js';
 
 const MODEL = 'Llama-3.2-1B-Instruct-q4f16_1-MLC';

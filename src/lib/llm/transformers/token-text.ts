@@ -1,5 +1,5 @@
 /**
- * Turning generated token ids into streamed text, one token at a time, and cutting it at stop sequences.
+ * Turning generated token ids into streamed text, one token at a time (stop sequences: ../stop-matcher.ts).
  * Pure: the tokenizer comes in as a `decode` function.
  */
 
@@ -50,58 +50,5 @@ export class IncrementalDecoder {
     const after = this.decode(this.ids.slice(this.prefixOffset));
     this.prefixOffset = this.readOffset = this.ids.length;
     return after.slice(before.length);
-  }
-}
-
-/**
- * Holds back text that might be the start of a stop sequence, and cuts the text at the first complete one.
- * The emitted text never contains a stop sequence or anything after it.
- */
-export class StopScanner {
-  private held = '';
-  private readonly stops: string[];
-  stopped = false;
-
-  constructor(stops: readonly string[]) {
-    this.stops = stops.filter((s) => s !== '');
-  }
-
-  /** Adds text; returns what is safe to show now. After a stop matched, returns '' forever. */
-  push(text: string): string {
-    if (this.stopped) return '';
-    const buffer = this.held + text;
-    let cut = -1;
-    for (const stop of this.stops) {
-      const at = buffer.indexOf(stop);
-      if (at !== -1 && (cut === -1 || at < cut)) cut = at;
-    }
-    if (cut !== -1) {
-      this.stopped = true;
-      this.held = '';
-      return buffer.slice(0, cut);
-    }
-    const keep = this.longestStopPrefixAtEnd(buffer);
-    this.held = buffer.slice(buffer.length - keep);
-    return buffer.slice(0, buffer.length - keep);
-  }
-
-  /** Generation ended without a stop: the held-back text was not a stop after all. */
-  flush(): string {
-    const rest = this.stopped ? '' : this.held;
-    this.held = '';
-    return rest;
-  }
-
-  private longestStopPrefixAtEnd(buffer: string): number {
-    let longest = 0;
-    for (const stop of this.stops) {
-      for (let length = Math.min(stop.length - 1, buffer.length); length > longest; length--) {
-        if (buffer.endsWith(stop.slice(0, length))) {
-          longest = length;
-          break;
-        }
-      }
-    }
-    return longest;
   }
 }

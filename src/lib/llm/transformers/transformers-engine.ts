@@ -27,7 +27,8 @@ import {
 import { Mailbox } from '../mailbox.js';
 import { promptIds, type PromptTokenizer } from './prompt.js';
 import { entropySeed, pickToken, seededRandom, type PickedToken } from './sampling.js';
-import { IncrementalDecoder, StopScanner } from './token-text.js';
+import { StopMatcher } from '../stop-matcher.js';
+import { IncrementalDecoder } from './token-text.js';
 import { Turnstile } from './turnstile.js';
 
 export type TransformersDevice = 'wasm' | 'webgpu' | 'cpu';
@@ -201,7 +202,7 @@ export class TransformersEngine implements LlmEngine {
 
     const mailbox = new Mailbox<TokenChunk>();
     const decoder = new IncrementalDecoder((part) => loaded.tokenizer.decode(part, { skip_special_tokens: true, clean_up_tokenization_spaces: false }), ids);
-    const stops = new StopScanner(request.stop);
+    const stops = new StopMatcher(request.stop);
     const random = seededRandom(request.seed ?? entropySeed());
     let stopNow = false;
     let picked: PickedToken | null = null;
@@ -233,7 +234,7 @@ export class TransformersEngine implements LlmEngine {
         }
         tokensOut++;
         pendingLogprob += picked?.index === id ? picked.logprob : 0;
-        show(stops.push(decoder.push(id)));
+        show(stops.push(decoder.push(id)).emit);
         if (stops.stopped) stopNow = true;
       },
       end() {}
@@ -254,7 +255,7 @@ export class TransformersEngine implements LlmEngine {
       })
       .then(
         () => {
-          if (!stops.stopped) show(stops.push(decoder.flush()) + stops.flush());
+          if (!stops.stopped) show(stops.push(decoder.flush()).emit + stops.flush());
           mailbox.end();
         },
         (err: unknown) => mailbox.fail(err)

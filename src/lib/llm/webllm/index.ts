@@ -6,7 +6,6 @@ export * from './webgpu-probe.js';
 export * from './catalogue.js';
 export * from './prebuilt.js';
 export * from './mirror-config.js';
-export * from './stop-matcher.js';
 export * from './webllm-errors.js';
 export * from './webllm-engine.js';
 export * from './load-webllm.js';

@@ -2,18 +2,14 @@
  * Loading a WebLLM model: downloads (from the bridge's mirror where the AppConfig says so, see mirror-config.ts),
  * compiles the GPU shaders, reports progress in three phases, and hands back the ready engine as a WebLlmEngine.
  *
- * How WebLLM is created is injected (`createEngine`): {@link createEngineInModelWorker} runs it in a model worker
- * (workers/model-webllm.worker.ts), which keeps GPU work and multi-second shader compiles off the caller's thread;
- * {@link createEngineInThisThread} runs it where the caller is. Both import web-llm lazily, so importing this
- * file costs nothing until a model is loaded.
+ * How WebLLM is created is injected (`createEngine`, a fake in tests). The app calls this inside a model worker
+ * (workers/model.worker.ts) with {@link createEngineInThisThread}, which keeps GPU work and multi-second shader
+ * compiles off the node worker; web-llm is imported lazily, so importing this file costs nothing until a model loads.
  */
 import type { AppConfig, InitProgressReport, MLCEngineConfig } from '@mlc-ai/web-llm';
 import { HearthError } from '../../core/errors.js';
 import { WebLlmEngine, type MlcEngineLike, type WebLlmEngineOptions } from './webllm-engine.js';
 import { errorFromWebLlm } from './webllm-errors.js';
-
-/** How long a model worker gets to release the GPU cleanly before it is terminated. */
-export const WORKER_UNLOAD_GRACE_MS = 5_000;
 
 export type LoadPhase = 'download' | 'load' | 'ready';
 
@@ -81,50 +77,8 @@ export async function loadWebLlm(options: LoadWebLlmOptions): Promise<WebLlmEngi
   return new WebLlmEngine(engine, modelId, options.engineOptions);
 }
 
-/** WebLLM in the caller's thread (use it when the caller is itself a model worker). */
+/** WebLLM in the caller's thread: the model worker (workers/model.worker.ts), which serves it through the engine port. */
 export const createEngineInThisThread: CreateEngine = async (modelId, config) => {
   const { CreateMLCEngine } = await import('@mlc-ai/web-llm');
   return CreateMLCEngine(modelId, config);
 };
-
-/**
- * WebLLM in a model worker. `spawn` creates it, so that the bundler sees the worker URL at the call site:
- * `() => new Worker(new URL('./model-webllm.worker.ts', import.meta.url), { type: 'module' })`.
- * Unloading terminates the worker (that is what frees its GPU memory for sure); so does aborting a load.
- */
-export function createEngineInModelWorker(spawn: () => Worker): CreateEngine {
-  return async (modelId, config, signal) => {
-    const { CreateWebWorkerMLCEngine } = await import('@mlc-ai/web-llm');
-    const worker = spawn();
-    let settle: ((err: unknown) => void) | null = null;
-    const stopped = new Promise<never>((_, reject) => (settle = reject));
-    const onAbort = () => settle?.(cancelled(modelId));
-    const onError = (event: ErrorEvent) => settle?.(new HearthError('internal_error', `the WebLLM model worker failed to start: ${event.message || 'script error'}`));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.addEventListener('error', onError);
-    try {
-      const creating = CreateWebWorkerMLCEngine(worker, modelId, config);
-      creating.catch(() => undefined); // when `stopped` wins, nobody awaits it
-      const engine = await Promise.race([creating, stopped]);
-      return {
-        chat: engine.chat,
-        completions: engine.completions,
-        interruptGenerate: () => engine.interruptGenerate(),
-        unload: async () => {
-          try {
-            // A wedged worker never answers; terminating it frees the GPU anyway.
-            await Promise.race([engine.unload(), new Promise((resolve) => setTimeout(resolve, WORKER_UNLOAD_GRACE_MS))]);
-          } finally {
-            worker.terminate();
-          }
-        }
-      };
-    } catch (err) {
-      worker.terminate();
-      throw err;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      worker.removeEventListener('error', onError);
-    }
-  };
-}

@@ -14,7 +14,8 @@
 import type { ChatCompletionChunk, ChatCompletionRequestStreaming, Completion, CompletionCreateParamsStreaming } from '@mlc-ai/web-llm';
 import { HearthError } from '../../core/errors.js';
 import type { GenerateRequest, GenerateResult, LlmEngine, StopReason, TokenChunk } from '../engine.js';
-import { StopMatcher } from './stop-matcher.js';
+import { untilAborted } from '../../transport/abort.js';
+import { StopMatcher } from '../stop-matcher.js';
 import { errorFromWebLlm } from './webllm-errors.js';
 
 /** The part of WebLLM's MLCEngineInterface this adapter uses (MLCEngine and WebWorkerMLCEngine both have it). */
@@ -45,21 +46,9 @@ const TIMED_OUT = Symbol('timed out');
 
 /** Resolves to ABORTED when `signal` aborts; the original promise's later rejection is swallowed (nobody awaits it). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  promise.catch(() => undefined);
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      }
-    );
+  return untilAborted(promise, signal).catch((err: unknown) => {
+    if (signal.aborted) return ABORTED;
+    throw err;
   });
 }
 

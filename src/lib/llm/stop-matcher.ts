@@ -1,7 +1,8 @@
 /**
- * Stop sequences, matched on our side of WebLLM. WebLLM does honour `stop`, but it reports `finish_reason: "stop"`
- * both for the model's own end and for a stop string, and cuts the string out, so the engine could not tell
- * 'stop_sequence' from 'end'. Matching here gives the exact reason; the engine then interrupts generation.
+ * Stop sequences, matched on our side of an engine (WebLLM, transformers.js). WebLLM does honour `stop`, but it
+ * reports `finish_reason: "stop"` both for the model's own end and for a stop string, and cuts the string out, so the
+ * engine could not tell 'stop_sequence' from 'end'; transformers.js has no stop strings at all. Matching here gives
+ * the exact reason; the engine then stops generating.
  *
  * Text that could be the start of a stop string is held back until it is clear it is not, so a stop string never
  * reaches the caller, even when it arrives split across tokens.
@@ -16,12 +17,15 @@ export interface StopStep {
 export class StopMatcher {
   private held = '';
   private readonly stops: readonly string[];
+  /** A stop string matched: everything after it is dropped. */
+  stopped = false;
 
   constructor(stops: readonly string[]) {
     this.stops = stops.filter((s) => s !== '');
   }
 
   push(text: string): StopStep {
+    if (this.stopped) return { emit: '', matched: null };
     const buffer = this.held + text;
     if (this.stops.length === 0) return { emit: buffer, matched: null };
     let at = -1;
@@ -36,6 +40,7 @@ export class StopMatcher {
     }
     if (matched !== null) {
       this.held = '';
+      this.stopped = true;
       return { emit: buffer.slice(0, at), matched };
     }
     const keep = this.heldSuffixLength(buffer);
@@ -45,7 +50,7 @@ export class StopMatcher {
 
   /** The stream ended without a match: whatever was held back is ordinary text. */
   flush(): string {
-    const rest = this.held;
+    const rest = this.stopped ? '' : this.held;
     this.held = '';
     return rest;
   }
