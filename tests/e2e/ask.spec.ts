@@ -35,7 +35,7 @@ test('a question asked in two tabs without a model is answered by the tab that o
   for (const question of ['Wo gibt es heute Trinkwasser?', 'Who has a generator?']) {
     const asker = await suite.open(browser);
     await openAsk(asker);
-    await expect(asker.page.getByTestId('ask-no-provider')).toHaveCount(0, { timeout: 30_000 });
+    await expect(asker.page.getByTestId('ask-model').locator('option[value="hearth-7b"]')).toHaveCount(1, { timeout: 30_000 });
     await asker.page.getByTestId('ask-input').fill(question);
     await asker.page.getByTestId('ask-send').click();
     const answer = asker.page.locator('[data-testid="chat-message"][data-role="assistant"]').last();
@@ -56,6 +56,8 @@ test('Stop ends the answer and cancels the generation at the model server', asyn
   standIn.configure({ tokenDelayMs: 200, replyTokens: 200 });
   const asker = await suite.open(browser);
   await openAsk(asker);
+  // A fresh tab meshes first: ask once the provider's model is listed, as a person would see it.
+  await expect(asker.page.getByTestId('ask-model').locator('option[value="hearth-7b"]')).toHaveCount(1, { timeout: 30_000 });
   await asker.page.getByTestId('ask-input').fill('Erzähl mir alles über Notfallvorräte.');
   await asker.page.getByTestId('ask-send').click();
   const answer = asker.page.locator('[data-testid="chat-message"][data-role="assistant"]').last();
