@@ -9,6 +9,7 @@ import { Community, inviteSecretSeed, proveInvite, type Invite, type InviteCrede
 import { checkInviteCredential } from '../src/lib/community/invite-credential.js';
 import { HearthError, ulidGenerator, type Clock, type KeyPair } from '../src/lib/core/index.js';
 import { communityViews, createNode, startCommunityServices, type CommunityServices, type HearthNode } from '../src/lib/node/index.js';
+import { EmbedService } from '../src/lib/embed/index.js';
 import { LlmService } from '../src/lib/llm/index.js';
 import { OpenAiEngine } from '../src/lib/llm/openai/index.js';
 import { systemScheduler } from '../src/lib/transport/index.js';
@@ -66,6 +67,13 @@ function offerModels(node: HearthNode, url: string, clock: Clock, logger: Logger
   };
 }
 
+/** Offers embed.text with the zero-download model: phones that cannot embed a library ask the bridge. */
+function offerEmbeddings(node: HearthNode, clock: Clock, logger: Logger): () => void {
+  const service = new EmbedService({ register: (registration) => node.register(registration), clock, selfId: node.identity().nodeId, log: (level, message, fields) => logger[level](fields ?? {}, message) });
+  void service.start();
+  return () => service.stop();
+}
+
 /** Membership changes reach signalling at most this often, so a sync of many events costs one room check. */
 const CHANGE_COALESCE_MS = 20;
 /** Node timers take at most 2^31-1 ms (24.8 days); a later invite expiry is reached in steps. */
@@ -91,6 +99,8 @@ export class CommunityMember implements RoomNode {
   private closed = false;
   /** Withdraws the configured model server's llm.* capabilities (set when the bridge offers one). */
   stopModels: (() => void) | null = null;
+  /** Withdraws embed.text. */
+  stopEmbeddings: (() => void) | null = null;
 
   private constructor(
     private readonly options: CommunityMemberOptions,
@@ -131,6 +141,7 @@ export class CommunityMember implements RoomNode {
     });
     member = new CommunityMember(options, store, community, node, services);
     if (options.llmServerUrl) member.stopModels = offerModels(node, options.llmServerUrl, clock, logger);
+    member.stopEmbeddings = offerEmbeddings(node, clock, logger);
     try {
       if (invite) await member.setInvite(invite);
     } catch (err) {
@@ -241,6 +252,7 @@ export class CommunityMember implements RoomNode {
     if (this.guestTimer) clearTimeout(this.guestTimer.timer);
     this.guestTimer = null;
     this.stopModels?.();
+    this.stopEmbeddings?.();
     this.services.stop();
     this.node.stop();
     // Let writes already queued on the log finish before the database goes away.

@@ -19,6 +19,7 @@ import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type Key
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
 import { OPEN_COMMUNITY_ID, type ActionOutcome } from '../src/lib/client/api.js';
 import { CommunityHost, httpOriginOf, type CommunitySetting } from './community-host.js';
+import { EmbedService } from '../src/lib/embed/index.js';
 import { LlmHost } from './llm-host.js';
 import { DeviceModel } from './device-model.js';
 import { deviceModelPorts } from './device-model-ports.js';
@@ -157,6 +158,8 @@ const api: NodeWorkerApi = {
     await host.attach(node);
     llm = new LlmHost(node, async (llmServerUrl) => store.saveSettings({ ...(await store.settings()), llmServerUrl }));
     if (settings.llmServerUrl) void llm.set(settings.llmServerUrl, false);
+    // embed.text with the zero-download model: this device can index and search a library with no model at all.
+    void new EmbedService({ register: (r) => node.register(r), clock: systemClock, selfId: keyPair.nodeId }).start();
     deviceModel = new DeviceModel(
       deviceModelPorts({
         // The model mirror is on the bridge's http(s) side; an app served by the bridge is the same origin.

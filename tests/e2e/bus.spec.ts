@@ -118,3 +118,19 @@ test('withdrawing the offer removes it from the neighbour', async () => {
   await expect(capabilityRow(provider, provider)).toHaveCount(0);
   await expect(capabilityRow(caller, provider)).toHaveCount(0);
 });
+
+test('every tab offers embeddings with no model downloaded, and a neighbour answers with vectors named by model', async () => {
+  const page = caller.page;
+  await page.getByTestId('call-capability').selectOption('embed.text@1.0');
+  await page.getByTestId('call-node').selectOption(provider.nodeId);
+  await page.getByTestId('call-body').fill('{"input": {"texts": ["Wasser abkochen", "Generator nie im Haus betreiben"]}}');
+  await page.getByTestId('call-submit').click();
+  await expect(page.getByTestId('call-outcome')).toHaveAttribute('data-ok', 'true');
+  const answer = JSON.parse((await page.getByTestId('call-output').textContent()) ?? '{}');
+  expect(answer.meta).toMatchObject({ model: 'hearth-hashed-ngrams-v1', served_by: provider.nodeId });
+  expect(answer.output.embeddings).toHaveLength(2);
+  for (const vector of answer.output.embeddings as number[][]) {
+    expect(vector).toHaveLength(answer.output.dim);
+    expect(Math.abs(Math.hypot(...vector) - 1)).toBeLessThan(1e-3); // unit length
+  }
+});
