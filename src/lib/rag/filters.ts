@@ -1,0 +1,63 @@
+/**
+ * Metadata filters for rag.query (CONTRACT §4.4 `filter`). Every given condition must hold; an absent condition
+ * does not filter. A page range excludes chunks without a page (Markdown, plain text).
+ */
+import { HearthError } from '../core/errors.js';
+import type { Chunk } from './types.js';
+
+export interface RagFilter {
+  documentIds?: string[];
+  mediaTypes?: string[];
+  /** The document carries every one of these tags. */
+  tags?: string[];
+  language?: string;
+  /** Inclusive, 1-based. */
+  pages?: { from?: number; to?: number };
+}
+
+export interface FilterableDocument {
+  id: string;
+  mediaType: string;
+  tags: readonly string[];
+  language?: string;
+}
+
+export function validateFilter(filter: RagFilter): void {
+  for (const key of ['documentIds', 'mediaTypes', 'tags'] as const) {
+    const list = filter[key];
+    if (list !== undefined && (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))) {
+      throw new HearthError('bad_request', `filter.${key} must be a list of strings`);
+    }
+  }
+  const { from, to } = filter.pages ?? {};
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new HearthError('bad_request', `filter.pages.${name} must be a page number ≥ 1`);
+  }
+  if (from !== undefined && to !== undefined && from > to) throw new HearthError('bad_request', 'filter.pages.from is after filter.pages.to');
+}
+
+/** A predicate over chunks, or undefined when the filter lets everything through. */
+export function chunkPredicate(filter: RagFilter | undefined, documentOf: (id: string) => FilterableDocument | undefined): ((chunk: Chunk) => boolean) | undefined {
+  if (!filter) return undefined;
+  validateFilter(filter);
+  const ids = filter.documentIds && new Set(filter.documentIds);
+  const types = filter.mediaTypes && new Set(filter.mediaTypes.map((t) => t.toLowerCase()));
+  const tags = filter.tags?.map((t) => t.toLowerCase());
+  const { from, to } = filter.pages ?? {};
+  const hasPageRange = from !== undefined || to !== undefined;
+  if (!ids && !types && !tags?.length && filter.language === undefined && !hasPageRange) return undefined;
+  return (chunk) => {
+    if (ids && !ids.has(chunk.documentId)) return false;
+    const doc = documentOf(chunk.documentId);
+    if (!doc) return false;
+    if (types && !types.has(doc.mediaType)) return false;
+    if (tags && !tags.every((tag) => doc.tags.includes(tag))) return false;
+    if (filter.language !== undefined && doc.language !== filter.language) return false;
+    if (hasPageRange) {
+      if (chunk.page === undefined) return false;
+      if (from !== undefined && chunk.page < from) return false;
+      if (to !== undefined && chunk.page > to) return false;
+    }
+    return true;
+  };
+}
