@@ -1,0 +1,140 @@
+/**
+ * Blobs over a ChunkStore: a blob is its chunks plus its manifest, the manifest kept as a chunk of its own (its
+ * canonical JSON, under the manifest CID). Every chunk is hashed before it is stored and again when it is read,
+ * so bit rot on disk and lying peers are both caught (M07 §5.2).
+ */
+import { HearthError, type BlobManifest, type ChunkRef } from '../core/index.js';
+import { chunksOf, type BlobInput } from './chunker.js';
+import type { ChunkPut, ChunkStore } from './chunk-store.js';
+import { loadHasher, type Blake3Hasher } from './hash.js';
+import { ADD_BATCH_CHUNKS, MAX_BLOB_BYTES } from './limits.js';
+import { buildManifest, manifestBody, parseManifest } from './manifest.js';
+
+export class BlobStore {
+  private constructor(
+    readonly chunks: ChunkStore,
+    readonly hasher: Blake3Hasher
+  ) {}
+
+  static async open(chunks: ChunkStore, options: { hasher?: Blake3Hasher } = {}): Promise<BlobStore> {
+    return new BlobStore(chunks, options.hasher ?? (await loadHasher()));
+  }
+
+  /** Chunks, stores and (unless `pin: false`) pins a blob; returns its manifest. */
+  async add(input: BlobInput, options: { pin?: boolean } = {}): Promise<BlobManifest> {
+    const refs: ChunkRef[] = [];
+    let batch: ChunkPut[] = [];
+    let size = 0;
+    for await (const bytes of chunksOf(input)) {
+      size += bytes.length;
+      if (size > MAX_BLOB_BYTES) throw new HearthError('capacity_exceeded', `blob is larger than ${MAX_BLOB_BYTES} bytes`);
+      const cid = this.hasher.cid(bytes);
+      refs.push({ i: refs.length, cid, size_bytes: bytes.length });
+      batch.push({ cid, bytes });
+      if (batch.length >= ADD_BATCH_CHUNKS) {
+        await this.chunks.put(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.chunks.put(batch);
+    const manifest = buildManifest(refs, this.hasher);
+    await this.storeManifest(manifest, options);
+    return manifest;
+  }
+
+  /** Stores a manifest already checked with parseManifest; pins it (with its chunks) unless `pin: false`. */
+  async storeManifest(manifest: BlobManifest, options: { pin?: boolean } = {}): Promise<void> {
+    await this.chunks.put([{ cid: manifest.cid, bytes: manifestBody(manifest) }]);
+    if (options.pin ?? true) await this.pin(manifest);
+  }
+
+  async pin(manifest: BlobManifest): Promise<void> {
+    await this.chunks.pin(manifest.cid, [manifest.cid, ...manifest.chunks.map((c) => c.cid)]);
+  }
+
+  async unpin(manifestCid: string): Promise<void> {
+    await this.chunks.unpin(manifestCid);
+  }
+
+  /** The stored manifest under `cid`, re-verified; undefined when absent. */
+  async manifest(cid: string): Promise<BlobManifest | undefined> {
+    const bytes = await this.chunks.get(cid);
+    if (!bytes) return undefined;
+    try {
+      return parseManifest(bytes, this.hasher, cid);
+    } catch (err) {
+      await this.chunks.delete([cid]);
+      throw corrupt(cid, 'manifest', err);
+    }
+  }
+
+  /** The manifest's chunks that are not stored, once each (a chunk repeated in a blob is fetched once). */
+  async missingChunks(manifest: BlobManifest): Promise<ChunkRef[]> {
+    const unique = [...new Map(manifest.chunks.map((c) => [c.cid, c])).values()];
+    const absent = new Set(await this.chunks.missing(unique.map((c) => c.cid)));
+    return unique.filter((c) => absent.has(c.cid));
+  }
+
+  /** True when the manifest and all its chunks are stored. */
+  async has(manifestCid: string): Promise<boolean> {
+    const manifest = await this.manifest(manifestCid);
+    return manifest !== undefined && (await this.missingChunks(manifest)).length === 0;
+  }
+
+  /** Hashes each chunk and stores those that match their CID; throws bad_request (M07 §6) at the first that does not. */
+  async putChunks(chunks: readonly ChunkPut[]): Promise<string[]> {
+    for (const { cid, bytes } of chunks) {
+      const actual = this.hasher.cid(bytes);
+      if (actual !== cid) throw new HearthError('bad_request', `chunk bytes hash to ${actual}, not ${cid}`, { extra: { reason: 'hash_mismatch' } });
+    }
+    return this.chunks.put(chunks);
+  }
+
+  /** A verified chunk, or undefined when absent. A stored chunk that fails its hash is deleted and reported. */
+  async chunk(cid: string): Promise<Uint8Array | undefined> {
+    const bytes = await this.chunks.get(cid);
+    if (!bytes) return undefined;
+    if (this.hasher.cid(bytes) !== cid) {
+      await this.chunks.delete([cid]);
+      throw corrupt(cid, 'chunk');
+    }
+    return bytes;
+  }
+
+  /**
+   * The blob's bytes, chunk by chunk, each verified as it is read. Throws not_found when the manifest or a chunk is
+   * absent, and not_found with reason `chunk_corrupt` when stored bytes fail their hash (the bad chunk is deleted,
+   * so `missingChunks` lists it and a fetch repairs the blob).
+   */
+  async *read(manifestCid: string): AsyncGenerator<Uint8Array> {
+    const manifest = await this.manifest(manifestCid);
+    if (!manifest) throw new HearthError('not_found', `blob ${manifestCid} is not stored`);
+    for (const ref of manifest.chunks) {
+      const bytes = await this.chunk(ref.cid);
+      if (!bytes) throw new HearthError('not_found', `blob ${manifestCid}: chunk ${ref.i} (${ref.cid}) is not stored`);
+      yield bytes;
+    }
+  }
+
+  /** The whole blob in memory: for small blobs. */
+  async readAll(manifestCid: string): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const part of this.read(manifestCid)) parts.push(part);
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
+
+/**
+ * Stored bytes that fail their hash. The code is not_found because the chunk is gone once this is thrown: to a
+ * remote caller that means "ask someone else", and locally missingChunks() now lists it for a re-fetch.
+ */
+function corrupt(cid: string, what: 'chunk' | 'manifest', cause?: unknown): HearthError {
+  const detail = cause instanceof Error ? ` (${cause.message})` : '';
+  return new HearthError('not_found', `stored ${what} ${cid} is corrupt: its bytes fail verification${detail}; deleted it, fetch it again`, { extra: { reason: 'chunk_corrupt' } });
+}
