@@ -8,6 +8,7 @@ npx tsx bench/event-store.ts
 npx tsx bench/events.ts
 npx tsx bench/llm.ts
 npx tsx bench/model-mirror.ts
+npx tsx bench/blobs.ts
 npx tsx bench/embed.ts
 npx tsx bench/rag.ts
 [ -f build/index.html ] || npx vite build --logLevel warn
