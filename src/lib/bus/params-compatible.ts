@@ -25,5 +25,6 @@ export const BUILT_IN_PARAMS_COMPATIBLE: Readonly<Record<string, ParamsCompatibl
   'llm.complete': matchesOneOf('model', 'models'),
   'embed.text': matchesOneOf('model', 'models'),
   'rag.query': matchesOneOf('corpus', 'corpora'),
-  'rag.ingest': matchesOneOf('corpus', 'corpora')
+  // A node that creates corpora on ingest says so with `any_corpus`; otherwise only its own corpora match.
+  'rag.ingest': (offered, requested) => offered.any_corpus === true || matchesOneOf('corpus', 'corpora')(offered, requested)
 };

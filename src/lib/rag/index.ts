@@ -11,3 +11,4 @@ export { reciprocalRankFusion } from './fusion.js';
 export { chunkPredicate, validateFilter, type RagFilter } from './filters.js';
 export { encodeVector, decodeVector, type CorpusSnapshot } from './snapshot.js';
 export * from './corpus.js';
+export * from './rag-service.js';
