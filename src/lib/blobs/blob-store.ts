@@ -10,6 +10,8 @@ import { loadHasher, type Blake3Hasher } from './hash.js';
 import { ADD_BATCH_CHUNKS, MAX_BLOB_BYTES } from './limits.js';
 import { buildManifest, manifestBody, parseManifest } from './manifest.js';
 
+let addsStarted = 0;
+
 export class BlobStore {
   private constructor(
     readonly chunks: ChunkStore,
@@ -25,21 +27,29 @@ export class BlobStore {
     const refs: ChunkRef[] = [];
     let batch: ChunkPut[] = [];
     let size = 0;
-    for await (const bytes of chunksOf(input)) {
-      size += bytes.length;
-      if (size > MAX_BLOB_BYTES) throw new HearthError('capacity_exceeded', `blob is larger than ${MAX_BLOB_BYTES} bytes`);
-      const cid = this.hasher.cid(bytes);
-      refs.push({ i: refs.length, cid, size_bytes: bytes.length });
-      batch.push({ cid, bytes });
-      if (batch.length >= ADD_BATCH_CHUNKS) {
-        await this.chunks.put(batch);
-        batch = [];
+    // Chunks are pinned as they are stored, under a temporary id, so a gc meanwhile cannot leave the blob with holes.
+    const adding = `adding:${++addsStarted}:${Date.now()}`;
+    const store = async () => {
+      await this.chunks.put(batch);
+      await this.chunks.pin(adding, refs.map((r) => r.cid));
+      batch = [];
+    };
+    try {
+      for await (const bytes of chunksOf(input)) {
+        size += bytes.length;
+        if (size > MAX_BLOB_BYTES) throw new HearthError('capacity_exceeded', `blob is larger than ${MAX_BLOB_BYTES} bytes`);
+        const cid = this.hasher.cid(bytes);
+        refs.push({ i: refs.length, cid, size_bytes: bytes.length });
+        batch.push({ cid, bytes });
+        if (batch.length >= ADD_BATCH_CHUNKS) await store();
       }
+      if (batch.length > 0) await store();
+      const manifest = buildManifest(refs, this.hasher);
+      await this.storeManifest(manifest, options);
+      return manifest;
+    } finally {
+      await this.chunks.unpin(adding);
     }
-    if (batch.length > 0) await this.chunks.put(batch);
-    const manifest = buildManifest(refs, this.hasher);
-    await this.storeManifest(manifest, options);
-    return manifest;
   }
 
   /** Stores a manifest already checked with parseManifest; pins it (with its chunks) unless `pin: false`. */
@@ -60,11 +70,15 @@ export class BlobStore {
   async manifest(cid: string): Promise<BlobManifest | undefined> {
     const bytes = await this.chunks.get(cid);
     if (!bytes) return undefined;
+    if (this.hasher.cid(bytes) !== cid) {
+      await this.chunks.delete([cid]);
+      throw corrupt(cid, 'manifest');
+    }
     try {
       return parseManifest(bytes, this.hasher, cid);
-    } catch (err) {
-      await this.chunks.delete([cid]);
-      throw corrupt(cid, 'manifest', err);
+    } catch {
+      // Intact bytes that are not a manifest: a data chunk asked for as a blob. Keep it; say what it is.
+      throw new HearthError('bad_request', `${cid} is a piece of a file, not a file: ask for the file's own CID`, { extra: { reason: 'not_a_manifest' } });
     }
   }
 

@@ -60,6 +60,32 @@ describe('BlobStore', () => {
     expect(await blobs.chunks.bytesUsed()).toBe(0);
   });
 
+  it('a gc while a blob is still being added does not take its chunks', async () => {
+    const blobs = await open();
+    let gcDone = false;
+    async function* slowly() {
+      for (let i = 0; i < 40; i++) {
+        yield vectorData(CHUNK_SIZE_BYTES, 10 + i);
+        if (i === 20 && !gcDone) {
+          await blobs.chunks.gc(0); // e.g. started by a fetch that needed room
+          gcDone = true;
+        }
+      }
+    }
+    const manifest = await blobs.add(slowly());
+    expect(gcDone).toBe(true);
+    expect(await blobs.missingChunks(manifest)).toEqual([]);
+    expect(await blobs.chunks.pins()).toEqual([manifest.cid]); // the temporary pin is gone
+  });
+
+  it('a piece of a file asked for as a file is refused and kept, not deleted as corrupt', async () => {
+    const blobs = await open();
+    const manifest = await blobs.add(vectorData(CHUNK_SIZE_BYTES + 5, 3));
+    const piece = manifest.chunks[0].cid;
+    await expect(blobs.manifest(piece)).rejects.toMatchObject({ code: 'bad_request', extra: { reason: 'not_a_manifest' } });
+    expect(await blobs.missingChunks(manifest)).toEqual([]);
+  });
+
   it('lists the chunks a blob still lacks', async () => {
     const blobs = await open();
     const manifest = await blobs.add(vectorData(CHUNK_SIZE_BYTES * 3, 5));
