@@ -77,8 +77,9 @@ export function chunkSegments(documentId: string, segments: readonly TextSegment
 
 /** The best place to end a window that may end anywhere in [from, limit]. */
 function cutPoint(text: string, from: number, limit: number): number {
-  const paragraph = text.lastIndexOf('\n\n', limit);
-  if (paragraph >= from) return paragraph;
+  // Searched within the window only: lastIndexOf from `limit` would scan back to the text's start every window.
+  const paragraph = text.slice(from, limit + 2).lastIndexOf('\n\n');
+  if (paragraph >= 0 && from + paragraph <= limit) return from + paragraph;
   let sentence = -1;
   for (const match of text.slice(from, limit).matchAll(SENTENCE_END)) sentence = from + match.index + match[0].length;
   if (sentence > from) return sentence;

@@ -25,3 +25,15 @@ export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;
 
 export const SNAPSHOT_VERSION = 1;
+
+/**
+ * Bounds on one document, so a hostile or broken file (documents come from peers' blobs) cannot stall a node:
+ * bytes read, PDF pages, characters of extracted text.
+ */
+export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
+export const MAX_PDF_PAGES = 2_000;
+export const MAX_DOCUMENT_CHARS = 8_000_000;
+/** Markdown lines longer than this keep their inline markup: the cleanup patterns backtrack on very long lines. */
+export const MAX_INLINE_MARKUP_CHARS = 4_000;
+/** Entries per filter list (doc ids, media types, tags). */
+export const MAX_FILTER_LIST = 100;

@@ -129,7 +129,10 @@ export class Corpus {
     const extracted = await extractText(input.bytes, mediaType);
     const chunks = chunkSegments(input.id, extracted.segments, this);
     if (chunks.length === 0) throw new HearthError('bad_request', `document "${input.id}" has no text to index`, { extra: { reason: 'empty_document' } });
-    const embedding = embed ? await this.#embedChunks(chunks, embed) : undefined;
+    let embedding = embed ? await this.#embedChunks(chunks, embed) : undefined;
+    // The node's embedder changed (a model loaded or went away): index this one by its words only, rather than
+    // mix vectors of two models or refuse the document.
+    if (embedding && this.#vectors && embedding.model !== this.#vectors.model) embedding = undefined;
     if (this.#documents.has(input.id)) return this.ingest(input); // a concurrent ingest of the same id won the race
 
     if (embedding) {
@@ -181,6 +184,7 @@ export class Corpus {
     const embedding = await options.embed([text]);
     const queryVector = embedding.vectors[0];
     if (!queryVector) throw new HearthError('internal_error', 'the embedder returned no vector for the query');
+    if (embedding.model !== vectors.model) return this.query(text, { ...options, embed: undefined }); // other model: words only
     const dense = vectors.search(queryVector, embedding.model, { limit: candidates, accept });
     const lexical = this.#lexical.search(text, { limit: candidates, accept });
     const lexicalRank = new Map(lexical.map((s, i) => [s.id, i + 1]));
@@ -242,7 +246,7 @@ export class Corpus {
       model = result.model;
       vectors.push(...result.vectors);
     }
-    const probe = this.#vectors ?? new VectorIndex(model as string);
+    const probe = this.#vectors && this.#vectors.model === model ? this.#vectors : new VectorIndex(model as string);
     for (const vector of vectors) probe.check(model as string, vector); // refuse before anything is stored
     if (new Set(vectors.map((v) => v.length)).size > 1) throw new HearthError('bad_request', 'the embedder returned vectors of different dimensions');
     return { model: model as string, vectors };

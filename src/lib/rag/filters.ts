@@ -3,6 +3,7 @@
  * does not filter. A page range excludes chunks without a page (Markdown, plain text).
  */
 import { HearthError } from '../core/errors.js';
+import { MAX_FILTER_LIST } from './constants.js';
 import type { Chunk } from './types.js';
 
 export interface RagFilter {
@@ -25,8 +26,8 @@ export interface FilterableDocument {
 export function validateFilter(filter: RagFilter): void {
   for (const key of ['documentIds', 'mediaTypes', 'tags'] as const) {
     const list = filter[key];
-    if (list !== undefined && (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))) {
-      throw new HearthError('bad_request', `filter.${key} must be a list of strings`);
+    if (list !== undefined && (!Array.isArray(list) || list.length > MAX_FILTER_LIST || !list.every((x) => typeof x === 'string'))) {
+      throw new HearthError('bad_request', `filter.${key} must be a list of at most ${MAX_FILTER_LIST} strings`);
     }
   }
   const { from, to } = filter.pages ?? {};
@@ -42,7 +43,7 @@ export function chunkPredicate(filter: RagFilter | undefined, documentOf: (id: s
   validateFilter(filter);
   const ids = filter.documentIds && new Set(filter.documentIds);
   const types = filter.mediaTypes && new Set(filter.mediaTypes.map((t) => t.toLowerCase()));
-  const tags = filter.tags?.map((t) => t.toLowerCase());
+  const tags = filter.tags && [...new Set(filter.tags.map((t) => t.toLowerCase()))];
   const { from, to } = filter.pages ?? {};
   const hasPageRange = from !== undefined || to !== undefined;
   if (!ids && !types && !tags?.length && filter.language === undefined && !hasPageRange) return undefined;

@@ -5,6 +5,7 @@
  * table rules dropped. Fenced code blocks are dropped whole: in neighbourhood documents they are rare, and
  * identifiers make poor retrieval text. Front matter is skipped.
  */
+import { MAX_INLINE_MARKUP_CHARS } from './constants.js';
 
 export interface MarkdownSection {
   section?: string;
@@ -83,6 +84,7 @@ function blockMarkers(line: string): string {
 }
 
 function inline(text: string): string {
+  if (text.length > MAX_INLINE_MARKUP_CHARS) return text; // a pathological line keeps its markup rather than stall
   return text
     .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1') // images: alt text
     .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1') // links: link text

@@ -5,6 +5,7 @@
  */
 import { getDocumentProxy } from 'unpdf';
 import { HearthError } from '../core/errors.js';
+import { MAX_DOCUMENT_CHARS, MAX_PDF_PAGES } from './constants.js';
 
 const PARAGRAPH_GAP_LINES = 1.5;
 /** Items whose baselines differ by less than this (in points) sit on one line. */
@@ -31,11 +32,25 @@ export async function extractPdfPages(bytes: Uint8Array): Promise<PdfPages> {
     throw pdfOpenError(cause);
   }
   try {
+    if (pdf.numPages > MAX_PDF_PAGES) {
+      throw new HearthError('bad_request', `the PDF has ${pdf.numPages} pages; at most ${MAX_PDF_PAGES} are indexed — split it`, { extra: { reason: 'document_too_large' } });
+    }
     const texts: string[] = [];
+    let chars = 0;
     for (let pageNumber = 1; pageNumber <= pdf.numPages; pageNumber++) {
-      const page = await pdf.getPage(pageNumber);
-      const content = await page.getTextContent();
-      texts.push(pageText(content.items.filter((item) => 'str' in item) as PositionedItem[]));
+      let text: string;
+      try {
+        const page = await pdf.getPage(pageNumber);
+        const content = await page.getTextContent();
+        text = pageText(content.items.filter((item) => 'str' in item) as PositionedItem[]);
+      } catch (cause) {
+        throw new HearthError('bad_request', `page ${pageNumber} of the PDF cannot be read (${cause instanceof Error ? cause.message : String(cause)})`, { extra: { reason: 'pdf_unreadable' } });
+      }
+      chars += text.length;
+      if (chars > MAX_DOCUMENT_CHARS) {
+        throw new HearthError('bad_request', `the PDF holds more than ${MAX_DOCUMENT_CHARS} characters of text — split it`, { extra: { reason: 'document_too_large' } });
+      }
+      texts.push(text);
     }
     if (texts.every((text) => text.trim() === '')) {
       throw new HearthError('bad_request', 'the PDF has no text layer (a scan?); text recognition (ocr.*) is not available yet', {
@@ -58,24 +73,27 @@ function pdfOpenError(cause: unknown): HearthError {
 }
 
 function pageText(items: PositionedItem[]): string {
-  let out = '';
+  // Text parts joined once at the end, the line break after them kept aside: a new break replaces it instead of
+  // rescanning and copying the whole page text at every line (quadratic in the number of lines).
+  const parts: string[] = [];
+  let trailingBreak = '';
   let lastY: number | undefined;
   let lastHeight = 0;
   for (const item of items) {
     const y = item.transform[5];
     if (lastY !== undefined && Math.abs(y - lastY) > SAME_LINE_TOLERANCE_PT) {
       const lineHeight = Math.max(item.height, lastHeight, 1);
-      const breakText = Math.abs(lastY - y) > PARAGRAPH_GAP_LINES * lineHeight ? '\n\n' : '\n';
-      out = out.replace(/\n*$/, '') + breakText;
+      trailingBreak = Math.abs(lastY - y) > PARAGRAPH_GAP_LINES * lineHeight ? '\n\n' : '\n';
     }
     if (item.str !== '') {
-      out += item.str;
+      parts.push(trailingBreak, item.str);
+      trailingBreak = '';
       lastY = y;
       lastHeight = item.height;
     }
-    if (item.hasEOL && !out.endsWith('\n')) out += '\n';
+    if (item.hasEOL && trailingBreak === '') trailingBreak = '\n';
   }
-  return tidy(out);
+  return tidy(parts.join('') + trailingBreak);
 }
 
 function tidy(text: string): string {

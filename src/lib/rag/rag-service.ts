@@ -89,6 +89,8 @@ function filterOf(value: unknown): RagFilter | undefined {
 
 export class RagService {
   private readonly corpora = new Map<string, Corpus>();
+  /** Corpora whose saved snapshot could not be read at start. */
+  private readonly damaged = new Set<string>();
   private withdraw: (() => void)[] = [];
   private offered = '';
 
@@ -100,7 +102,8 @@ export class RagService {
       try {
         this.corpora.set(name, Corpus.restore(snapshot));
       } catch {
-        // A damaged snapshot loses that corpus's index only; its documents can be ingested again from the blobs.
+        // Kept as it is on disk: an ingest into this name would save over the record of its documents.
+        this.damaged.add(name);
       }
     }
     this.offer();
@@ -181,6 +184,9 @@ export class RagService {
     const title = input.title;
     if (typeof title !== 'string' || title.trim() === '' || title.length > MAX_TITLE_CHARS) bad(`input.title must be text of 1 to ${MAX_TITLE_CHARS} characters`);
     if (input.language !== undefined && typeof input.language !== 'string') bad('input.language must be a language code such as "de"');
+    if (this.damaged.has(name)) {
+      throw new HearthError('internal_error', `the saved index of corpus "${name}" could not be read at start; it is kept untouched — ingest into another corpus name`);
+    }
     const bytes = await this.options.blobs.read(cid, signal);
     if (!bytes) throw new HearthError('not_found', `the document ${cid} is not in this node's blob store; add or fetch the file first`);
     const corpus = this.corpora.get(name) ?? new Corpus();
@@ -189,8 +195,15 @@ export class RagService {
     if (!this.corpora.has(name)) this.corpora.set(name, corpus);
     let eventId: string | null = null;
     if (!result.alreadyIndexed) {
-      await this.options.store?.save(name, corpus.snapshot());
-      eventId = (await this.options.announce?.({ corpus: name, doc_cid: cid, title, chunks: result.chunksIndexed, embedding_model: corpus.embeddingModel ?? null })) ?? null;
+      try {
+        await this.options.store?.save(name, corpus.snapshot());
+        eventId = (await this.options.announce?.({ corpus: name, doc_cid: cid, title, chunks: result.chunksIndexed, embedding_model: corpus.embeddingModel ?? null })) ?? null;
+      } catch (err) {
+        // Not kept, not announced: take it out again, so a retry does the whole ingest instead of "already indexed".
+        corpus.remove(cid);
+        if (corpus.documents().length === 0) this.corpora.delete(name);
+        throw err;
+      }
       this.offer(); // a new corpus is advertised
     }
     return {

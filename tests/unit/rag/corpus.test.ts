@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HearthError } from '../../../src/lib/core/errors.js';
 import { Corpus, RAG_MAX_K, type DocumentInput, type EmbedFn } from '../../../src/lib/rag/index.js';
 import { buildTinyPdf } from '../../support/tiny-pdf.js';
-import { bytesOf, hashingEmbedder, PDF_PAGES } from './fixtures.js';
+import { bytesOf, hashingEmbedder, PDF_PAGES, rejection } from './fixtures.js';
 
 const pdfDoc: DocumentInput = { id: 'notfall-pdf', title: 'Notfallheft', mediaType: 'application/pdf', bytes: buildTinyPdf(PDF_PAGES), tags: ['Notfall'], language: 'de' };
 const mdDoc: DocumentInput = {
@@ -19,15 +19,6 @@ async function corpusOf(embed?: EmbedFn): Promise<Corpus> {
   const corpus = new Corpus();
   for (const doc of [pdfDoc, mdDoc, txtDoc]) await corpus.ingest(doc, embed);
   return corpus;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<HearthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e
-  );
-  expect(error).toBeInstanceOf(HearthError);
-  return error as HearthError;
 }
 
 describe('Corpus ingest', () => {
@@ -61,12 +52,14 @@ describe('Corpus ingest', () => {
     expect(JSON.stringify(corpus.snapshot())).toBe(before);
   });
 
-  it('refuses a document embedded by another model than the corpus uses', async () => {
+  it('a document embedded by another model (the node’s embedder changed) is indexed by its words, never mixed', async () => {
     const corpus = new Corpus();
     await corpus.ingest(pdfDoc, hashingEmbedder('model-a'));
-    const error = await rejection(corpus.ingest(mdDoc, hashingEmbedder('model-b')));
-    expect(error.extra.reason).toBe('embedding_model_mismatch');
-    expect(corpus.has('garten-md')).toBe(false);
+    const result = await corpus.ingest(mdDoc, hashingEmbedder('model-b'));
+    expect(result.alreadyIndexed).toBe(false);
+    expect(corpus.documents().find((d) => d.id === 'garten-md')?.embedded).toBe(false);
+    expect(corpus.embeddingModel).toBe('model-a');
+    expect((await corpus.query('Kompost Garten', { embed: hashingEmbedder('model-a') })).chunks.map((c) => c.documentId)).toContain('garten-md');
   });
 
   it('removes a document and its chunks', async () => {
@@ -96,10 +89,11 @@ describe('Corpus query', () => {
     expect(result.chunks[0]).toMatchObject({ documentId: 'garten-md', section: 'Garten > Tonne', ranks: { vector: 1 } });
   });
 
-  it('refuses a query embedded by another model', async () => {
+  it('a query embedded by another model is answered by words alone, not refused', async () => {
     const corpus = await corpusOf(hashingEmbedder('model-a'));
-    const error = await rejection(corpus.query('Wasser', { embed: hashingEmbedder('model-b') }));
-    expect(error.extra.reason).toBe('embedding_model_mismatch');
+    const result = await corpus.query('Regenwasser', { embed: hashingEmbedder('model-b') });
+    expect(result.mode).toBe('lexical');
+    expect(result.chunks.length).toBeGreaterThan(0);
   });
 
   it('falls back to lexical when nothing in the corpus is embedded', async () => {

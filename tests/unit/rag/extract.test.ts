@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HearthError } from '../../../src/lib/core/errors.js';
 import { documentText, extractText, markdownSections } from '../../../src/lib/rag/index.js';
 import { buildTinyPdf } from '../../support/tiny-pdf.js';
-import { bytesOf, PDF_PAGES } from './fixtures.js';
-
-async function rejection(promise: Promise<unknown>): Promise<HearthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e
-  );
-  expect(error).toBeInstanceOf(HearthError);
-  return error as HearthError;
-}
+import { bytesOf, PDF_PAGES, rejection } from './fixtures.js';
 
 describe('PDF extraction', () => {
   it('returns the text of each page with its page number, umlauts intact', async () => {
@@ -118,6 +109,18 @@ describe('plain text and media types', () => {
   it('reads UTF-8 plain text, without BOM and CRLF', async () => {
     const extracted = await extractText(bytesOf('\uFEFFZeile eins\r\nZeile zwei\r\n'), 'text/plain');
     expect(extracted.segments).toEqual([{ text: 'Zeile eins\nZeile zwei', offset: 0 }]);
+  });
+
+  it('a hostile Markdown line (200 KB of emphasis markers) cannot stall the node', async () => {
+    const started = performance.now();
+    const line = '**a '.repeat(50_000);
+    expect(markdownSections(line)[0].text.length).toBeGreaterThan(100_000);
+    expect(performance.now() - started).toBeLessThan(2_000); // took 30 s before the bound on inline markup
+  });
+
+  it('refuses a document past the size bounds with bad_request and a reason', async () => {
+    const error = await rejection(extractText(new Uint8Array(64 * 1024 * 1024 + 1), 'text/plain'));
+    expect([error.code, error.extra.reason]).toEqual(['bad_request', 'document_too_large']);
   });
 
   it('refuses an unsupported media type with bad_request (CONTRACT §4.5)', async () => {

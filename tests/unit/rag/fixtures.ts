@@ -1,4 +1,6 @@
-/** Shared test material: a hashing embedder (a stand-in for the real one built elsewhere), PDF pages, passages. */
+/** Shared test material: a hashing embedder (a stand-in for the real one), PDF pages, passages, a rejection helper. */
+import { expect } from 'vitest';
+import { HearthError } from '../../../src/lib/core/errors.js';
 import { foldText } from '../../../src/lib/market/search.js';
 import type { EmbedFn } from '../../../src/lib/rag/index.js';
 
@@ -94,3 +96,13 @@ export const QUESTIONS: { question: string; relevant: string[] }[] = [
   { question: 'keep my phone charged in a blackout', relevant: ['p20'] },
   { question: 'Lebensmittelvorrat für wie viele Tage?', relevant: ['p08', 'p09'] }
 ];
+
+/** The HearthError a promise rejects with (fails the test when it resolves or throws something else). */
+export async function rejection(promise: Promise<unknown>): Promise<HearthError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e
+  );
+  expect(error).toBeInstanceOf(HearthError);
+  return error as HearthError;
+}

@@ -88,6 +88,36 @@ describe('rag.* (contract §4.4–4.6)', () => {
     await expect(call(t, 'rag.ingest', { params: { corpus: 'Not Valid' }, input: { doc_cid: manifest.cid, title: 'x' } })).rejects.toMatchObject({ code: 'bad_request' });
   });
 
+  it('an ingest whose snapshot could not be saved is undone, so the retry indexes, saves and announces it', async () => {
+    const t = await setUp();
+    const manifest = await t.blobs.add(buildTinyPdf(PAGES));
+    const body = { params: { corpus: 'notfall' }, input: { doc_cid: manifest.cid, title: 'Notfall-Handbuch' } };
+    const save = t.saved.set.bind(t.saved);
+    let failNext = true;
+    t.saved.set = (name, value) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('disk full');
+      }
+      return save(name, value);
+    };
+    await expect(call(t, 'rag.ingest', body)).rejects.toBeTruthy();
+    expect(t.announced).toHaveLength(0);
+    const retried = await call(t, 'rag.ingest', body);
+    expect(retried.output.already_indexed).toBe(false);
+    expect(t.saved.has('notfall')).toBe(true);
+    expect(t.announced).toHaveLength(1);
+  });
+
+  it('a corpus whose saved index is damaged is left untouched, and ingest into it says why', async () => {
+    const t = await setUp(new Map([['notfall', { version: 99 }]]));
+    const manifest = await t.blobs.add(new TextEncoder().encode('Wasser abkochen.'));
+    await expect(call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: manifest.cid, title: 'x.txt' } })).rejects.toMatchObject({
+      message: expect.stringContaining('could not be read')
+    });
+    expect(t.saved.get('notfall')).toEqual({ version: 99 });
+  });
+
   it('corpora survive a restart from their snapshots', async () => {
     const saved = new Map<string, unknown>();
     const first = await setUp(saved);
