@@ -14,6 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { field, intAttribute, modelProto, node, tensor, valueInfo } from './onnx-proto.js';
 
 /** What greedy decoding answers to any chat (the chat template ends in `<|assistant|>`). */
 export const TINY_CHAT_ANSWER = 'Boil water for one minute.';
@@ -155,61 +156,5 @@ export function bigramOnnxModel(vocabSize: number, margin: number): Uint8Array {
     field(12, valueInfo('present.0.key', FLOAT, present)),
     field(12, valueInfo('present.0.value', FLOAT, present))
   ];
-  return concat([
-    varintField(1, 8), // ir_version
-    field(2, 'hearthnet-tests'),
-    field(7, concat(graph)),
-    field(8, concat([field(1, ''), varintField(2, 17)])) // opset_import: default domain, opset 17
-  ]);
-}
-
-// ---- the few protobuf encodings an ONNX file needs (wire types 0 and 2 only) ----
-
-function node(opType: string, inputs: string[], outputs: string[], attributes: Uint8Array[] = []): Uint8Array {
-  return field(1, concat([...inputs.map((i) => field(1, i)), ...outputs.map((o) => field(2, o)), field(3, `${opType}_${outputs[0]}`), field(4, opType), ...attributes.map((a) => field(5, a))]));
-}
-
-function intAttribute(name: string, value: number): Uint8Array {
-  return concat([field(1, name), varintField(3, value), varintField(20, 2)]); // type INT = 2
-}
-
-function tensor(name: string, dataType: number, dims: number[], raw: Uint8Array): Uint8Array {
-  return concat([...dims.map((d) => varintField(1, d)), varintField(2, dataType), field(8, name), field(9, raw)]);
-}
-
-function valueInfo(name: string, elemType: number, shape: (string | number)[]): Uint8Array {
-  const dims = shape.map((d) => field(1, typeof d === 'number' ? varintField(1, d) : field(2, d)));
-  const tensorType = concat([varintField(1, elemType), field(2, concat(dims))]);
-  return concat([field(1, name), field(2, field(1, tensorType))]);
-}
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let v = value;
-  while (v > 0x7f) {
-    bytes.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  bytes.push(v);
-  return bytes;
-}
-
-function varintField(fieldNumber: number, value: number): Uint8Array {
-  return Uint8Array.from([...varint(fieldNumber * 8), ...varint(value)]);
-}
-
-/** A length-delimited field: a string (UTF-8), bytes, or an embedded message. */
-function field(fieldNumber: number, value: string | Uint8Array): Uint8Array {
-  const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
-  return concat([Uint8Array.from([...varint(fieldNumber * 8 + 2), ...varint(bytes.length)]), bytes]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return modelProto(graph);
 }

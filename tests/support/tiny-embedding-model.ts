@@ -12,6 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { field, modelProto, node, tensor, valueInfo } from './onnx-proto.js';
 
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const WORDS = ['boil', 'water', 'minute', 'drink', 'power', 'outage', 'candle', 'flood', 'sand', '##bag', '##s', 'river'];
@@ -138,56 +139,5 @@ export function lookupOnnxModel(): Uint8Array {
     field(11, valueInfo('token_type_ids', INT64, ['batch_size', 'sequence_length'])),
     field(12, valueInfo('last_hidden_state', FLOAT, ['batch_size', 'sequence_length', TINY_EMBED_DIMENSIONS]))
   ];
-  return concat([
-    varintField(1, 8), // ir_version
-    field(2, 'hearthnet-tests'),
-    field(7, concat(graph)),
-    field(8, concat([field(1, ''), varintField(2, 17)])) // opset_import: default domain, opset 17
-  ]);
-}
-
-// ---- the few protobuf encodings an ONNX file needs (copied from tiny-causal-lm.ts, which does not export them) ----
-
-function node(opType: string, inputs: string[], outputs: string[]): Uint8Array {
-  return field(1, concat([...inputs.map((i) => field(1, i)), ...outputs.map((o) => field(2, o)), field(3, `${opType}_${outputs[0]}`), field(4, opType)]));
-}
-
-function tensor(name: string, dataType: number, dims: number[], raw: Uint8Array): Uint8Array {
-  return concat([...dims.map((d) => varintField(1, d)), varintField(2, dataType), field(8, name), field(9, raw)]);
-}
-
-function valueInfo(name: string, elemType: number, shape: (string | number)[]): Uint8Array {
-  const dims = shape.map((d) => field(1, typeof d === 'number' ? varintField(1, d) : field(2, d)));
-  const tensorType = concat([varintField(1, elemType), field(2, concat(dims))]);
-  return concat([field(1, name), field(2, field(1, tensorType))]);
-}
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let v = value;
-  while (v > 0x7f) {
-    bytes.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  bytes.push(v);
-  return bytes;
-}
-
-function varintField(fieldNumber: number, value: number): Uint8Array {
-  return Uint8Array.from([...varint(fieldNumber * 8), ...varint(value)]);
-}
-
-function field(fieldNumber: number, value: string | Uint8Array): Uint8Array {
-  const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
-  return concat([Uint8Array.from([...varint(fieldNumber * 8 + 2), ...varint(bytes.length)]), bytes]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return modelProto(graph);
 }

@@ -17,6 +17,7 @@ import {
   supportedDevices,
   withLibraryEnv,
   type Library,
+  checkModelSource,
   type LoadProgress,
   type ModelSource,
   type WasmPaths
@@ -69,19 +70,7 @@ export class TransformersEmbedder implements Embedder {
   private turn: Promise<unknown> = Promise.resolve();
 
   constructor(options: TransformersEmbedderOptions) {
-    if (typeof options.model !== 'string' || options.model.trim() === '') throw new HearthError('bad_request', 'a transformers.js embedder needs a model name');
-    if ('baseUrl' in options.source) {
-      let url: URL | null = null;
-      try {
-        url = new URL(options.source.baseUrl);
-      } catch {
-        url = null;
-      }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new HearthError('bad_request', `the model mirror address "${options.source.baseUrl}" must be an absolute http(s) URL`);
-      }
-      if (!/^[\w.-]+\/[\w.-]+$/.test(options.model)) throw new HearthError('bad_request', `"${options.model}" is not a repository id (org/name), which a model mirror needs`);
-    }
+    checkModelSource(options.model, options.source, 'embedder');
     this.options = options;
     this.model = options.model;
     this.id = `transformers:${options.model}`;

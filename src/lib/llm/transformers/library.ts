@@ -99,6 +99,22 @@ export function progressReporter(onProgress: ((progress: LoadProgress) => void) 
   };
 }
 
+/** Checks a model name and where it is loaded from, before anything is fetched (one rule for engine and embedder). */
+export function checkModelSource(model: unknown, source: ModelSource, what: 'engine' | 'embedder'): void {
+  if (typeof model !== 'string' || model.trim() === '') throw new HearthError('bad_request', `a transformers.js ${what} needs a model name`);
+  if (!('baseUrl' in source)) return;
+  let url: URL | null = null;
+  try {
+    url = new URL(source.baseUrl);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new HearthError('bad_request', `the model mirror address "${source.baseUrl}" must be an absolute http(s) URL`);
+  }
+  if (!/^[\w.-]+\/[\w.-]+$/.test(model)) throw new HearthError('bad_request', `"${model}" is not a repository id (org/name), which a model mirror needs`);
+}
+
 /** Where files are looked for, as a person would check it: the URL prefix or the directory. */
 export function describeSource(source: ModelSource, model: string, revision: string): string {
   if ('baseUrl' in source) return `${source.baseUrl.replace(/\/+$/, '')}/${model}/resolve/${revision}/`;

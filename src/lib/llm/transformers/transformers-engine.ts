@@ -20,6 +20,7 @@ import {
   supportedDevices,
   withLibraryEnv,
   type Library,
+  checkModelSource,
   type LoadProgress,
   type ModelSource,
   type WasmPaths
@@ -88,19 +89,7 @@ export class TransformersEngine implements LlmEngine {
   private loading: Promise<void> | null = null;
 
   constructor(options: TransformersEngineOptions) {
-    if (typeof options.model !== 'string' || options.model.trim() === '') throw new HearthError('bad_request', 'a transformers.js engine needs a model name');
-    if ('baseUrl' in options.source) {
-      let url: URL | null = null;
-      try {
-        url = new URL(options.source.baseUrl);
-      } catch {
-        url = null;
-      }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new HearthError('bad_request', `the model mirror address "${options.source.baseUrl}" must be an absolute http(s) URL`);
-      }
-      if (!/^[\w.-]+\/[\w.-]+$/.test(options.model)) throw new HearthError('bad_request', `"${options.model}" is not a repository id (org/name), which a model mirror needs`);
-    }
+    checkModelSource(options.model, options.source, 'engine');
     this.options = options;
     this.id = `transformers:${options.model}`;
     this.turnstile = new Turnstile(options.maxWaiting ?? TRANSFORMERS_MAX_WAITING);
