@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HearthError } from '../src/lib/core/index.js';
+import { sendPreflight } from './cors.js';
 import type { CommunitySummary } from './community-member.js';
 import type { JoinAnswer } from './community-registry.js';
 
@@ -36,26 +37,9 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/**
- * A preflight from a page on another origin. Chrome's Private Network Access also asks before a public page
- * may reach a LAN address; the bridge exists to be reached that way, so it says yes.
- */
-function sendPreflight(req: IncomingMessage, res: ServerResponse): void {
-  const headers: Record<string, string> = {
-    'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'content-type',
-    'Access-Control-Max-Age': '600',
-    'Content-Length': '0'
-  };
-  if (req.headers['access-control-request-private-network'] === 'true') headers['Access-Control-Allow-Private-Network'] = 'true';
-  res.writeHead(204, headers);
-  res.end();
-}
-
 export async function handleCommunityRequest(path: string, req: IncomingMessage, res: ServerResponse, routes: CommunityRoutes, sendJson: SendJson): Promise<void> {
   const fail = (error: HearthError, headers?: Record<string, string>) => sendJson(res, error.httpStatus, error.toWire(), headers);
-  if (req.method === 'OPTIONS') return sendPreflight(req, res);
+  if (req.method === 'OPTIONS') return sendPreflight(req, res, { methods: 'GET, POST, OPTIONS', headers: 'content-type' });
   if (path === COMMUNITY_PATH) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, new HearthError('bad_request', `${req.method} is not allowed here`).toWire(), { Allow: 'GET, HEAD, OPTIONS' });
     return sendJson(res, 200, routes.list());

@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { WireError } from '../src/lib/core/index.js';
 import { MIRROR_LIBS_DIR, MIRROR_REVISION } from '../src/lib/llm/mirror.js';
+import { sendPreflight } from './cors.js';
 import type { ModelMirror } from './model-mirror.js';
 
 export const MODELS_PREFIX = '/models/';
@@ -149,19 +150,6 @@ const CORS_HEADERS = {
   'Access-Control-Expose-Headers': 'ETag, Repr-Digest, Content-Length, Content-Range, Accept-Ranges, Retry-After'
 };
 
-function sendPreflight(req: IncomingMessage, res: ServerResponse): void {
-  const headers: Record<string, string> = {
-    ...CORS_HEADERS,
-    'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-    'Access-Control-Allow-Headers': 'range, if-none-match, if-range, accept',
-    'Access-Control-Max-Age': '600',
-    'Content-Length': '0'
-  };
-  if (req.headers['access-control-request-private-network'] === 'true') headers['Access-Control-Allow-Private-Network'] = 'true';
-  res.writeHead(204, headers);
-  res.end();
-}
-
 export async function handleModelsRequest(
   path: string,
   req: IncomingMessage,
@@ -170,7 +158,7 @@ export async function handleModelsRequest(
   sendJson: SendJson,
   logger: Logger
 ): Promise<void> {
-  if (req.method === 'OPTIONS') return sendPreflight(req, res);
+  if (req.method === 'OPTIONS') return sendPreflight(req, res, { methods: 'GET, HEAD, OPTIONS', headers: 'range, if-none-match, if-range, accept', extra: CORS_HEADERS });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendJson(res, 405, wire('bad_request', `${req.method} is not allowed here`, 'method'), { Allow: 'GET, HEAD, OPTIONS' });
   }
