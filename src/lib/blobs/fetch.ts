@@ -76,6 +76,8 @@ export async function fetchBlob(cid: string, options: FetchOptions): Promise<Fet
   // A stored manifest that fails verification is deleted by store.manifest(); fetch it again then.
   const local = await store.manifest(cid).catch(() => undefined);
   const manifest = local ?? (await fetchManifest(cid, options, stats, usable));
+  // Pinned before the first chunk, so a gc cannot take a half-fetched blob. A fetch that fails or is aborted keeps
+  // the pin on purpose (the next fetch resumes with only the missing chunks); whoever gives up calls store.unpin(cid).
   if (options.pin ?? true) await store.pin(manifest);
   const missing = await store.missingChunks(manifest);
   const uniqueTotal = [...new Map(manifest.chunks.map((c) => [c.cid, c.size_bytes])).values()];

@@ -15,9 +15,12 @@
  * with many character grams does not drown the words, then the whole vector is L2-normalised.
  *
  * The hash is FNV-1a (32 bit) over the UTF-16 code units (low byte, then high byte) with a different offset basis per
- * feature kind, then murmur3's 32-bit finaliser: its low bits pick the bucket, its top bit the sign. Only integer
- * arithmetic (Math.imul, >>>), so browsers and Node give bit-identical vectors. Changing anything here that alters
- * a vector needs a new model name (…-v2): old vectors would silently stop matching new ones.
+ * feature kind, then murmur3's 32-bit finaliser: its low bits pick the bucket, its top bit the sign. The hashing is
+ * integer arithmetic only (Math.imul, >>>), so every engine picks the same buckets; the weights use Math.log and
+ * Math.sqrt, which the language lets engines round differently in the last bit, so vectors from two engines may differ
+ * by about 1e-16 per component — far below anything that changes a ranking. Text folding and word splitting come from
+ * market/search.ts: a change there changes these vectors too (the pinned checksums in the tests catch it).
+ * Changing anything that alters a vector needs a new model name (…-v2): old vectors would silently stop matching.
  */
 import { tokenise } from '../market/search.js';
 import type { Embedder } from './embedder.js';
