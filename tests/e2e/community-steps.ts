@@ -44,10 +44,17 @@ export async function joinByLink(node: OpenNode, link: string): Promise<number> 
 
 export async function post(node: OpenNode, title: string): Promise<void> {
   await node.page.getByTestId('nav-market').click();
-  await node.page.getByTestId('post-title').fill(title);
-  await node.page.getByTestId('post-body').fill(`${title}, posted from an end-to-end test.`);
+  const titleBox = node.page.getByTestId('post-title');
+  const bodyBox = node.page.getByTestId('post-body');
+  // Under load the form was once found empty after typing (CI, full suite; not reproduced alone): fill until both
+  // fields hold the text, then post, so the test checks posting rather than a race we have not explained yet.
+  await expect(async () => {
+    await titleBox.fill(title);
+    await bodyBox.fill(`${title}, posted from an end-to-end test.`);
+    await expect(titleBox).toHaveValue(title, { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
   await node.page.getByTestId('post-submit').click();
-  await expect(node.page.getByTestId('post-success')).toBeVisible();
+  await expect(node.page.getByTestId('post-success')).toHaveText(`Posted “${title}”.`);
 }
 
 export function postTitled(node: OpenNode, title: string) {
