@@ -14,12 +14,14 @@ import {
   parseClientMessage,
   peerJoinedMessage,
   peerLeftMessage,
+  relayedLinkFrame,
   relayMessage,
   signalMessage,
   welcomeMessage,
   type ClientMessage,
   type Hello,
   type PeerInfo,
+  type RelayedFrame,
   type Rejection,
   type SignedSignal
 } from './messages.js';
@@ -208,7 +210,7 @@ export class ClientConnection implements RoomMember, RelayCarrier {
       case 'signal':
         return this.forwardSignal(message.to, message.signal);
       case 'relay':
-        return this.forwardRelay(message.to, message.frame);
+        return this.forwardRelay(message.to, message);
     }
   }
 
@@ -286,16 +288,17 @@ export class ClientConnection implements RoomMember, RelayCarrier {
     this.ctx.counters.count('signals_forwarded');
   }
 
-  private forwardRelay(to: string, frame: string): void {
+  /** A binary frame stays base64 between two clients; only the bridge's own node gets its bytes. */
+  private forwardRelay(to: string, relayed: RelayedFrame): void {
     const node = to === this.ctx.bridge.node_id ? this.roomNode : undefined;
     if (node) {
-      node.deliver(this, frame);
+      node.deliver(this, relayedLinkFrame(relayed));
       this.ctx.counters.count('relays_to_member');
       return;
     }
     const target = this.target(to);
     if (!target) return;
-    this.deliver(target, relayMessage(this.nodeId, frame), 'frame');
+    this.deliver(target, relayMessage(this.nodeId, relayed), 'frame');
     this.ctx.counters.count('relays_forwarded');
   }
 

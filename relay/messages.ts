@@ -3,7 +3,7 @@
  * what a client sends, and the constructors of what the bridge sends. Signatures, nonces and rooms are checked
  * later (admission.ts, signalling.ts); nothing here throws on any input.
  */
-import { isFullNodeId, isUlid, MAX_FRAME_BYTES, NODE_PROFILES, parseRfc3339, type ErrorCode, type NodeProfile } from '../src/lib/core/index.js';
+import { base64DecodedLength, isFullNodeId, isUlid, MAX_FRAME_BYTES, NODE_PROFILES, parseRfc3339, type ErrorCode, type NodeProfile } from '../src/lib/core/index.js';
 import type { RejectionReason } from './counters.js';
 
 /** What the bridge answers and counts when it refuses a message. */
@@ -44,10 +44,19 @@ export interface SignedSignal {
   [extra: string]: unknown;
 }
 
+/**
+ * A peer frame on the bridge socket (B4): JSON text as it is, or, with `bin: true`, a binary frame (a blob chunk
+ * part) as standard base64. The bridge checks the base64 and the decoded size but never opens either.
+ */
+export interface RelayedFrame {
+  frame: string;
+  bin?: true;
+}
+
 export type ClientMessage =
   | { t: 'hello'; hello: Hello }
   | { t: 'signal'; to: string; signal: SignedSignal }
-  | { t: 'relay'; to: string; frame: string };
+  | ({ t: 'relay'; to: string } & RelayedFrame);
 
 /** On failure `t` is the message type when it could be read, so a malformed hello can be told apart (B1 closes). */
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; rejection: Rejection; t?: string };
@@ -97,6 +106,30 @@ function signalShapeProblem(to: unknown, signal: unknown): string | null {
   return null;
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** null when `value` is a relayable frame (text, or `bin` base64 of 1..MAX_FRAME_BYTES bytes), else the problem. */
+function relayFrameProblem(frame: unknown, bin: unknown): Rejection | null {
+  if (bin !== undefined && bin !== true) return reject('bad_request', 'bad_shape', 'bin must be true or absent');
+  if (typeof frame !== 'string') return reject('bad_request', 'bad_shape', 'frame must be a string (one JSON peer frame, or base64 with bin: true)');
+  if (bin) {
+    const bytes = base64DecodedLength(frame);
+    if (bytes > MAX_FRAME_BYTES) return reject('bad_request', 'frame_too_large', `binary frame is ${bytes} bytes; the limit is ${MAX_FRAME_BYTES}`);
+    if (bytes < 1 || !BASE64.test(frame)) return reject('bad_request', 'bad_shape', 'a bin frame must be non-empty standard base64 with padding');
+    return null;
+  }
+  const bytes = Buffer.byteLength(frame, 'utf8');
+  if (bytes > MAX_FRAME_BYTES) return reject('bad_request', 'frame_too_large', `frame is ${bytes} bytes; the limit is ${MAX_FRAME_BYTES}`);
+  return null;
+}
+
+/** A relayed frame as the receiving Link carries it: text, or the bytes of a `bin` frame (already validated). */
+export function relayedLinkFrame({ frame, bin }: RelayedFrame): string | Uint8Array {
+  if (!bin) return frame;
+  const buffer = Buffer.from(frame, 'base64');
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 /** Size, JSON, type and shape, in that order (cheap first). `data` is a text message's bytes. */
 export function parseClientMessage(data: Buffer, isBinary: boolean, maxMessageBytes: number): ParseResult {
   const fail = (rejection: Rejection, t?: string): ParseResult => ({ ok: false, rejection, t });
@@ -125,12 +158,10 @@ export function parseClientMessage(data: Buffer, isBinary: boolean, maxMessageBy
     }
     case 'relay': {
       if (!isFullNodeId(value.to)) return fail(reject('bad_request', 'bad_shape', 'to must be a full NodeID'));
-      if (typeof value.frame !== 'string') return fail(reject('bad_request', 'bad_shape', 'frame must be a string (one JSON peer frame)'));
-      const bytes = Buffer.byteLength(value.frame, 'utf8');
-      if (bytes > MAX_FRAME_BYTES) {
-        return fail(reject('bad_request', 'frame_too_large', `frame is ${bytes} bytes; the limit is ${MAX_FRAME_BYTES}`));
-      }
-      return { ok: true, message: { t: 'relay', to: value.to, frame: value.frame } };
+      const problem = relayFrameProblem(value.frame, value.bin);
+      if (problem) return fail(problem);
+      const frame = value.frame as string;
+      return { ok: true, message: value.bin === true ? { t: 'relay', to: value.to, frame, bin: true } : { t: 'relay', to: value.to, frame } };
     }
     default:
       return fail(reject('bad_request', 'unknown_type', `unknown message type ${JSON.stringify(value.t.slice(0, 32))}`));
@@ -152,7 +183,7 @@ export const welcomeMessage = (peers: PeerInfo[]) => ({ t: 'welcome', peers });
 export const peerJoinedMessage = (peer: PeerInfo) => ({ t: 'peer-joined', peer });
 export const peerLeftMessage = (nodeId: string) => ({ t: 'peer-left', node_id: nodeId });
 export const signalMessage = (from: string, signal: SignedSignal) => ({ t: 'signal', from, signal });
-export const relayMessage = (from: string, frame: string) => ({ t: 'relay', from, frame });
+export const relayMessage = (from: string, { frame, bin }: RelayedFrame) => (bin ? { t: 'relay', from, frame, bin } : { t: 'relay', from, frame });
 
 export function errorMessage(code: ErrorCode, message: string, retryAfterMs?: number) {
   const error: { error: ErrorCode; message: string; retry_after_ms?: number } = { error: code, message };

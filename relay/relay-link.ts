@@ -1,10 +1,11 @@
 /**
  * The Link port (src/lib/transport/link.ts) between the bridge's own node and one client, over that client's
- * `/signal` socket: frames the node sends go out as `{t:"relay", from, frame}` (B4, as if relayed from a peer), and
- * frames the client relays to the bridge's NodeID arrive through `deliver`. Path `relay`, like every bridge hop.
+ * `/signal` socket: frames the node sends go out as `{t:"relay", from, frame}` (B4, as if relayed from a peer; a
+ * binary frame as base64 with `bin: true`), and frames the client relays to the bridge's NodeID arrive through
+ * `deliver`. Path `relay`, like every bridge hop.
  */
 import type { Link, LinkFrame } from '../src/lib/transport/index.js';
-import { relayMessage } from './messages.js';
+import { relayMessage, type RelayedFrame } from './messages.js';
 import type { RelayCarrier, SlowReaderReason } from './room-node.js';
 
 /**
@@ -42,7 +43,7 @@ export class RelayLink implements Link {
   private readonly limits: RelayLinkLimits;
   /** Sends go out one after another, so a send that waited for the buffer never lets a later one overtake it. */
   private tail: Promise<void> = Promise.resolve();
-  /** Frames (and their UTF-8 bytes) given to `send` and not yet handed to the socket. */
+  /** Frames (and their bytes on the socket) given to `send` and not yet handed to the socket. */
   private queuedFrames = 0;
   private queuedBytes = 0;
   /** When a waiting send first found the socket above high water (performance.now()); null while it drains. */
@@ -68,19 +69,19 @@ export class RelayLink implements Link {
   }
 
   send(frame: LinkFrame): Promise<void> {
-    // The bridge socket carries JSON text only (B5); nothing on the bridge node sends binary frames yet.
-    if (typeof frame !== 'string') return Promise.reject(new Error('binary frames cannot cross the bridge socket'));
     if (this.closed) return Promise.reject(new Error(`link ${this.id} is closed`));
+    // The bridge socket carries JSON text (B5): a binary frame (a chunk part) crosses as base64.
+    const relayed: RelayedFrame = typeof frame === 'string' ? { frame } : { frame: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64'), bin: true };
     // Nothing waiting and room in the socket: out at once (a burst fills the socket up to high water, then queues).
     if (this.queuedFrames === 0 && this.carrier.bufferedBytes <= RELAY_LINK_HIGH_WATER_BYTES) {
       try {
-        this.write(frame);
+        this.write(relayed);
         return Promise.resolve();
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    const bytes = Buffer.byteLength(frame, 'utf8');
+    const bytes = Buffer.byteLength(relayed.frame, 'utf8');
     const { maxQueuedFrames, maxQueuedBytes } = this.limits;
     if (this.queuedFrames + 1 > maxQueuedFrames || this.queuedBytes + bytes > maxQueuedBytes) {
       this.giveUp('relay_link_overflow', `over ${maxQueuedFrames} frames or ${maxQueuedBytes} bytes waiting for a client that does not read`);
@@ -89,7 +90,7 @@ export class RelayLink implements Link {
     this.queuedFrames += 1;
     this.queuedBytes += bytes;
     const run = this.tail
-      .then(() => this.sendWhenDrained(frame))
+      .then(() => this.sendWhenDrained(relayed))
       .finally(() => {
         this.queuedFrames -= 1;
         this.queuedBytes -= bytes;
@@ -98,7 +99,7 @@ export class RelayLink implements Link {
     return run;
   }
 
-  private async sendWhenDrained(frame: string): Promise<void> {
+  private async sendWhenDrained(frame: RelayedFrame): Promise<void> {
     while (!this.closed && this.carrier.open && this.carrier.bufferedBytes > RELAY_LINK_HIGH_WATER_BYTES) {
       const now = performance.now();
       this.stalledSince ??= now;
@@ -113,7 +114,7 @@ export class RelayLink implements Link {
     this.write(frame);
   }
 
-  private write(frame: string): void {
+  private write(frame: RelayedFrame): void {
     if (!this.carrier.send(relayMessage(this.selfId, frame))) {
       this.close(); // the socket is gone or hopelessly behind: either way this link can no longer keep its promise
       throw new Error(`link ${this.id}: the client socket did not take the frame`);
@@ -135,8 +136,8 @@ export class RelayLink implements Link {
     this.closeListeners.push(listener);
   }
 
-  /** A frame the client relayed to the bridge's node. */
-  deliver(frame: string): void {
+  /** A frame the client relayed to the bridge's node: text, or a binary frame's bytes. */
+  deliver(frame: LinkFrame): void {
     if (this.closed) return;
     for (const listener of this.frameListeners) listener(frame);
   }

@@ -2,6 +2,7 @@
  * What signalling needs of the bridge's own member nodes (community-member.ts), and what those nodes need of a
  * client socket. Kept apart so client-connection.ts and the member code do not import each other.
  */
+import type { LinkFrame } from '../src/lib/transport/index.js';
 import type { Hello, PeerInfo, Rejection } from './messages.js';
 
 /** A client socket as a relay link to the bridge's node sees it. */
@@ -33,8 +34,8 @@ export interface RoomNode {
   attach(client: RelayCarrier): void;
   /** The client left (or was replaced): its link closes. */
   detach(client: RelayCarrier): void;
-  /** A peer frame the client relayed to the bridge's node. */
-  deliver(client: RelayCarrier, frame: string): void;
+  /** A peer frame the client relayed to the bridge's node: JSON text, or the bytes of a binary frame. */
+  deliver(client: RelayCarrier, frame: LinkFrame): void;
 }
 
 export type RoomChange = 'started' | 'membership' | 'stopped';

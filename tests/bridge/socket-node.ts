@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import type { Community, InviteCredential } from '../../src/lib/community/index.js';
-import { rfc3339, signPayload, systemClock, type KeyPair } from '../../src/lib/core/index.js';
+import { base64Decode, base64Encode, rfc3339, signPayload, systemClock, type KeyPair } from '../../src/lib/core/index.js';
 import { createNode, startCommunityServices, type CommunityServices, type HearthNode } from '../../src/lib/node/index.js';
 import { systemScheduler, type Link, type LinkFrame } from '../../src/lib/transport/index.js';
 import { waitFor, type Message } from './helpers.js';
@@ -22,11 +22,12 @@ class SocketLink implements Link {
     private readonly ws: WebSocket
   ) {}
 
+  /** Text as it is; a binary frame (a chunk part) as base64 with `bin: true`, as the tab's bridge socket sends it. */
   async send(frame: LinkFrame): Promise<void> {
-    if (typeof frame !== 'string') throw new Error('binary frames do not cross the bridge socket');
     while (!this.closed && this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount > 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) throw new Error(`link ${this.id} is closed`);
-    this.ws.send(JSON.stringify({ t: 'relay', to: this.remoteNodeId, frame }));
+    const relayed = typeof frame === 'string' ? { frame } : { frame: base64Encode(frame), bin: true };
+    this.ws.send(JSON.stringify({ t: 'relay', to: this.remoteNodeId, ...relayed }));
   }
 
   onFrame(listener: (frame: LinkFrame) => void): void {
@@ -37,7 +38,7 @@ class SocketLink implements Link {
     this.closeListeners.push(listener);
   }
 
-  deliver(frame: string): void {
+  deliver(frame: LinkFrame): void {
     if (!this.closed) for (const listener of this.frameListeners) listener(frame);
   }
 
@@ -181,7 +182,7 @@ export class SocketNode {
         this.links.delete(message.node_id);
         return;
       case 'relay':
-        this.linkTo(message.from).deliver(message.frame);
+        this.linkTo(message.from).deliver(message.bin === true ? base64Decode(message.frame) : message.frame);
         return;
     }
   }

@@ -257,7 +257,7 @@ export class MeshHost {
     state.relayLinkId = null;
   }
 
-  private handleRelay(from: string, frame: string): void {
+  private handleRelay(from: string, frame: string | ArrayBuffer): void {
     const state = this.peers.get(from);
     if (!state) return;
     // The other side fell back to the relay: follow it so both ends use one path.
@@ -297,6 +297,6 @@ export class MeshHost {
     }
     if (!state) return;
     if (owner.path === 'webrtc') state.channel?.send(message.frame);
-    else if (typeof message.frame === 'string') this.bridge.sendRelay(owner.nodeId, message.frame);
+    else this.bridge.sendRelay(owner.nodeId, message.frame);
   }
 }

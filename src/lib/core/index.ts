@@ -7,6 +7,7 @@ export * from './node-id.js';
 export * from './keys.js';
 export * from './sign.js';
 export * from './cid.js';
+export * from './blake3.js';
 export * from './time.js';
 export * from './ulid.js';
 export * from './types.js';

@@ -1,4 +1,7 @@
-/** The peer frames of PROTOCOL.md §P: one JSON text message each, carrying exactly one signed object. */
+/**
+ * The peer frames of PROTOCOL.md §P: one JSON text message each, carrying exactly one signed object; and the binary
+ * parts that carry a stream chunk's bytes after its signed frame (binary-parts.ts).
+ */
 import type { CallEnvelope, ErrorCode, NodeManifest, ResponseEnvelope, WireError } from '../core/index.js';
 
 /** `{request_id, from, seq, event, data, timestamp}` signed; `seq` counts from 1 and the terminal frame takes the next one. */
@@ -39,6 +42,22 @@ export type FrameType = PeerFrame['t'];
 
 export const FRAME_TYPES: readonly FrameType[] = ['manifest', 'call', 'response', 'stream', 'ack', 'cancel'];
 
+/**
+ * One binary link frame: `bytes` go at `offset` into the chunk announced by the signed stream frame `seq` of request
+ * `requestId`. Not signed: the signed frame's `cid` vouches for the bytes once they are all in.
+ */
+export interface BinaryPartFrame {
+  t: 'bin';
+  requestId: string;
+  seq: number;
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** Whatever a link may carry, as decoded (inbound) or before encoding (outbound). */
+export type LinkFrameObject = PeerFrame | BinaryPartFrame;
+export type LinkFrameType = LinkFrameObject['t'];
+
 /** Where each frame type keeps its signed object. */
 export const SIGNED_FIELD = {
   manifest: 'manifest',
@@ -61,11 +80,11 @@ export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['done', 'error']);
 export interface FrameRejection {
   code: ErrorCode;
   message: string;
-  t?: FrameType;
+  t?: LinkFrameType;
   requestId?: string;
   retryAfterMs?: number;
 }
 
-export type AdmitResult = { ok: true; frame: PeerFrame } | { ok: false; rejection: FrameRejection };
+export type AdmitResult = { ok: true; frame: LinkFrameObject } | { ok: false; rejection: FrameRejection };
 
 export type { WireError };

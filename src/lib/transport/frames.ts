@@ -1,7 +1,8 @@
 /**
  * Encoding and decoding of peer frames (PROTOCOL.md §P). Decoding checks, in this order and cheapest first:
- * size, JSON, shape, `from` against the link's remote NodeID (P2), signature. Peer input never throws: every
- * failure comes back as a typed rejection carrying one of the 13 wire codes.
+ * size, JSON, shape, `from` against the link's remote NodeID (P2), signature. A binary frame is a chunk part
+ * (binary-parts.ts): size and header only, since the signed stream frame it belongs to vouches for its bytes. Peer
+ * input never throws: every failure comes back as a typed rejection carrying one of the 13 wire codes.
  */
 import {
   HearthError,
@@ -11,6 +12,7 @@ import {
   type Clock,
   type KeyPins
 } from '../core/index.js';
+import { decodeBinaryPart } from './binary-parts.js';
 import { checkFrameShape } from './frame-schemas.js';
 import { FRAME_TYPES, SIGNED_FIELD, type AdmitResult, type FrameRejection, type FrameType, type PeerFrame } from './frame-types.js';
 import type { LinkFrame } from './link.js';
@@ -88,7 +90,10 @@ export async function decodeFrame(raw: LinkFrame, context: DecodeContext): Promi
 async function decodeChecked(raw: LinkFrame, context: DecodeContext): Promise<AdmitResult> {
   const bytes = frameBytes(raw);
   if (bytes > MAX_FRAME_BYTES) return reject('bad_request', `frame of ${bytes} bytes exceeds ${MAX_FRAME_BYTES}`);
-  if (typeof raw !== 'string') return reject('not_implemented', 'binary frames are not accepted yet');
+  if (typeof raw !== 'string') {
+    const decoded = decodeBinaryPart(raw);
+    return decoded.ok ? { ok: true, frame: decoded.part } : reject('bad_request', decoded.message, { t: 'bin' });
+  }
 
   let parsed: unknown;
   try {

@@ -5,6 +5,8 @@ export * from './prng.js';
 export * from './frame-types.js';
 export * from './frame-schemas.js';
 export * from './frames.js';
+export * from './binary-parts.js';
+export * from './chunk-assembly.js';
 export * from './frame-signer.js';
 export * from './frame-stats.js';
 export * from './replay-cache.js';

@@ -12,9 +12,14 @@ export class ReorderBuffer<T> {
   /** `horizon`: how far past the next expected seq a frame may be (window plus the terminal frame). */
   constructor(private readonly horizon: number = STREAM_WINDOW_FRAMES + 1) {}
 
+  /** False for a frame push() would ignore: a duplicate, a stale seq or one beyond the horizon. */
+  accepts(seq: number): boolean {
+    return Number.isInteger(seq) && seq >= this.nextSeq && seq < this.nextSeq + this.horizon && !this.early.has(seq);
+  }
+
   /** Accepts frame `seq`; returns the frames now deliverable, in order (often none, often just this one). */
   push(seq: number, item: T): T[] {
-    if (!Number.isInteger(seq) || seq < this.nextSeq || seq >= this.nextSeq + this.horizon || this.early.has(seq)) return [];
+    if (!this.accepts(seq)) return [];
     this.early.set(seq, item);
     const ready: T[] = [];
     for (let next = this.early.get(this.nextSeq); next !== undefined; next = this.early.get(this.nextSeq)) {

@@ -3,11 +3,11 @@
  * ask to see); `stream` yields events in order and ends after the one terminal. Neither can hang: a unary call has
  * a deadline, a stream an idle timeout, and a closed link fails everything that went out on it with `partition`.
  */
-import { HearthError, RPC_DEFAULT_TIMEOUT_SECONDS, STREAM_ACK_INTERVAL_FRAMES } from '../core/index.js';
-import { Exchange } from './exchange.js';
+import { HearthError, loadBlake3Hasher, RPC_DEFAULT_TIMEOUT_SECONDS, STREAM_ACK_INTERVAL_FRAMES, type Blake3Hasher } from '../core/index.js';
+import { Exchange, lazyHasher, type HasherSource } from './exchange.js';
 import type { FrameSigner } from './frame-signer.js';
 import type { ResponseEnvelope } from '../core/index.js';
-import type { StreamEvent, StreamFrameObject } from './frame-types.js';
+import type { BinaryPartFrame, FrameRejection, StreamEvent, StreamFrameObject } from './frame-types.js';
 import type { SessionPort } from './peer-session.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -40,12 +40,17 @@ export interface RpcClientOptions {
   communityId: string;
   sessions: SessionDirectory;
   nextRequestId: () => string;
+  /** BLAKE3 for chunk bytes from peers; default the shared hash-wasm hasher (noble where WebAssembly is blocked). */
+  loadHasher?: () => Promise<Blake3Hasher>;
 }
 
 export class RpcClient {
   private readonly exchanges = new Map<string, Exchange>();
+  private readonly hasher: HasherSource;
 
-  constructor(private readonly options: RpcClientOptions) {}
+  constructor(private readonly options: RpcClientOptions) {
+    this.hasher = lazyHasher(options.loadHasher ?? loadBlake3Hasher);
+  }
 
   async call(peer: string, capability: string, version: string, body: unknown, options: CallOptions = {}): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? RPC_DEFAULT_TIMEOUT_SECONDS * 1000;
@@ -91,6 +96,18 @@ export class RpcClient {
     if (!exchange || exchange.peer !== session.remoteNodeId) return false;
     exchange.onStreamFrame(frame);
     return true;
+  }
+
+  /**
+   * Chunk bytes from the peer. Returns why the part was dropped (unknown request or seq, overlap, overrun), so the
+   * session counts it; null when it was taken.
+   */
+  onBinaryPart(session: SessionPort, part: BinaryPartFrame): FrameRejection | null {
+    const exchange = this.exchanges.get(part.requestId);
+    if (!exchange || exchange.peer !== session.remoteNodeId) {
+      return { code: 'not_found', message: `binary part for ${part.requestId}, which is no request of ours to this peer`, t: 'bin' };
+    }
+    return exchange.onBinaryPart(part);
   }
 
   sessionClosed(session: SessionPort): void {
@@ -158,7 +175,7 @@ export class RpcClient {
     if (!session) throw new HearthError('partition', `no open link to ${peer}`);
     const id = requestId ?? this.options.nextRequestId();
     if (this.exchanges.has(id)) throw new HearthError('bad_request', `request id ${id} is already in flight`);
-    const exchange = new Exchange(id, peer, session.linkId);
+    const exchange = new Exchange(id, peer, session.linkId, this.hasher);
     this.exchanges.set(exchange.requestId, exchange);
     return { session, exchange };
   }

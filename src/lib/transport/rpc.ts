@@ -3,12 +3,12 @@
  * It routes verified frames (call, response, stream, ack, cancel) to the caller or serving half; manifests are
  * not its business.
  */
-import { HearthError, type Clock, type KeyPair } from '../core/index.js';
+import { HearthError, type Blake3Hasher, type Clock, type KeyPair } from '../core/index.js';
 import { ulidGenerator } from '../core/index.js';
 import type { CallHandler } from './call-handler.js';
 import { FrameSigner } from './frame-signer.js';
-import type { FrameRejection, PeerFrame, StreamEvent } from './frame-types.js';
-import type { SessionPort } from './peer-session.js';
+import type { FrameRejection, LinkFrameObject, StreamEvent } from './frame-types.js';
+import { FrameRefused, type SessionPort } from './peer-session.js';
 import { RpcClient, type CallOptions, type SessionDirectory, type StreamOptions } from './rpc-client.js';
 import { RpcServer } from './rpc-server.js';
 import type { Scheduler } from './scheduler.js';
@@ -24,6 +24,8 @@ export interface RpcOptions {
   nextRequestId?: () => string;
   /** Overrides for tests; default STREAM_ACK_TIMEOUT_SECONDS. */
   ackTimeoutMs?: number;
+  /** BLAKE3 for chunk bytes from peers; default the shared hasher of core/blake3.ts. */
+  loadHasher?: () => Promise<Blake3Hasher>;
 }
 
 export class Rpc {
@@ -37,7 +39,8 @@ export class Rpc {
       scheduler: options.scheduler,
       communityId: options.communityId,
       sessions: options.sessions,
-      nextRequestId: options.nextRequestId ?? ulidGenerator(options.clock)
+      nextRequestId: options.nextRequestId ?? ulidGenerator(options.clock),
+      loadHasher: options.loadHasher
     });
     this.server = new RpcServer({ signer, scheduler: options.scheduler, handler: options.handler, ackTimeoutMs: options.ackTimeoutMs });
   }
@@ -55,9 +58,17 @@ export class Rpc {
     return this.client.stream(peer, capability, version, body, options);
   }
 
-  /** Routes a verified non-manifest frame. False when nothing was waiting for it (a late or unknown id). */
-  handleFrame(session: SessionPort, frame: PeerFrame): boolean {
+  /**
+   * Routes a verified non-manifest frame. False when nothing was waiting for it (a late or unknown id). A binary part
+   * nothing can take throws FrameRefused, so the session drops and counts it.
+   */
+  handleFrame(session: SessionPort, frame: LinkFrameObject): boolean {
     switch (frame.t) {
+      case 'bin': {
+        const rejection = this.client.onBinaryPart(session, frame);
+        if (rejection) throw new FrameRefused(rejection);
+        return true;
+      }
       case 'call':
         this.server.onCall(session, frame.call);
         return true;

@@ -1,10 +1,13 @@
 /**
  * Provider side of one stream: pulls the handler's events, waits for window room (P5), signs and sends each as a
- * frame, then sends exactly one terminal. If the caller cancels or the link closes, nothing more is sent and the
- * handler's iterator is closed; if the caller stops acking or the handler fails, the terminal is an `error`.
+ * frame, then sends exactly one terminal. An event carrying chunk `bytes` is signed without them and its bytes
+ * follow as binary parts (binary-parts.ts), under the same window slot. If the caller cancels or the link closes,
+ * nothing more is sent and the handler's iterator is closed; if the caller stops acking or the handler fails, the
+ * terminal is an `error`.
  */
 import { HearthError } from '../core/index.js';
 import { untilAborted } from './abort.js';
+import { binaryPartsOf, splitChunkData } from './binary-parts.js';
 import type { FrameSigner } from './frame-signer.js';
 import { STREAM_EVENT_PATTERN } from './frame-schemas.js';
 import { TERMINAL_EVENTS, type StreamEvent } from './frame-types.js';
@@ -46,11 +49,18 @@ export async function pumpStream(options: StreamPumpOptions): Promise<void> {
         break;
       }
       const { event, data } = checkEvent(step.value);
+      const chunk = splitChunkData(data);
       const seq = await window.reserve(signal);
-      const frame = await signer.stream(requestId, seq, event, data).catch((err: unknown) => {
+      const frame = await signer.stream(requestId, seq, event, chunk ? chunk.data : data).catch((err: unknown) => {
         throw new HearthError('internal_error', HearthError.from(err).message);
       });
       await session.send(frame);
+      if (chunk) {
+        for (const part of binaryPartsOf(requestId, seq, chunk.bytes)) {
+          if (signal.aborted) throw signal.reason;
+          await session.send(part);
+        }
+      }
     }
   } catch (err) {
     // Aborted from outside means the caller cancelled or the link closed: nobody is listening for a terminal.

@@ -74,9 +74,9 @@ describe('peer frames: encode and decode (P)', () => {
     expect(rejection(await decodeFromAlice('null')).code).toBe('bad_request');
   });
 
-  it('P: refuses binary frames until blob chunks exist', async () => {
+  it('P: a binary frame is a chunk part; one too short for its header is refused bad_request', async () => {
     fresh();
-    expect(rejection(await decodeFromAlice(new Uint8Array([1, 2, 3]))).code).toBe('not_implemented');
+    expect(rejection(await decodeFromAlice(new Uint8Array([1, 2, 3])))).toMatchObject({ code: 'bad_request', t: 'bin' });
   });
 
   it('P: refuses bad shapes with a message naming the field', async () => {

@@ -117,7 +117,7 @@ describe('call admission on a live link', () => {
     const call = await callFrame(peer.signer, { input: {} });
     await peer.send(call);
     await time.advance(100);
-    expect(node.stats()).toMatchObject({ bad_request: 3, not_implemented: 1 });
+    expect(node.stats()).toMatchObject({ bad_request: 4, not_implemented: 0 });
     expect(peer.framesOf('response').map((f) => f.response.request_id)).toEqual([idOf(call)]);
     expect(served()).toBe(0);
     node.stop();

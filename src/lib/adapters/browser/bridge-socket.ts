@@ -3,7 +3,7 @@
  * membership, signalling and relay. Reconnects with capped exponential backoff. The bridge is untrusted: signals
  * are verified by the receiver (mesh-host), relayed frames by the node (P2).
  */
-import { RECONNECT_BACKOFF_CAP_SECONDS } from '../../core/index.js';
+import { base64Decode, base64Encode, RECONNECT_BACKOFF_CAP_SECONDS } from '../../core/index.js';
 
 export interface RoomPeer {
   node_id: string;
@@ -25,7 +25,8 @@ export interface BridgeSocketHandlers {
   onPeerJoined(peer: RoomPeer): void;
   onPeerLeft(nodeId: string): void;
   onSignal(from: string, signal: Record<string, unknown>): void;
-  onRelay(from: string, frame: string): void;
+  /** A relayed peer frame: text, or a binary frame (a blob chunk part, base64 on the socket) as its bytes. */
+  onRelay(from: string, frame: string | ArrayBuffer): void;
   onError(code: string, message: string): void;
 }
 
@@ -56,8 +57,11 @@ export class BridgeSocket {
     return this.send({ t: 'signal', to, signal });
   }
 
-  sendRelay(to: string, frame: string): boolean {
-    return this.send({ t: 'relay', to, frame });
+  /** Text goes as it is; a binary frame as base64 with `bin: true`, since the socket carries JSON text (B4). */
+  sendRelay(to: string, frame: string | ArrayBuffer | Uint8Array): boolean {
+    if (typeof frame === 'string') return this.send({ t: 'relay', to, frame });
+    const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
+    return this.send({ t: 'relay', to, frame: base64Encode(bytes), bin: true });
   }
 
   private send(message: unknown): boolean {
@@ -136,7 +140,16 @@ export class BridgeSocket {
         }
         break;
       case 'relay':
-        if (typeof message.from === 'string' && typeof message.frame === 'string') this.handlers.onRelay(message.from, message.frame);
+        if (typeof message.from !== 'string' || typeof message.frame !== 'string') break;
+        if (message.bin !== true) {
+          this.handlers.onRelay(message.from, message.frame);
+          break;
+        }
+        try {
+          this.handlers.onRelay(message.from, base64Decode(message.frame).buffer as ArrayBuffer);
+        } catch {
+          // Not base64: the bridge is untrusted, and a frame it mangled is one the node would refuse anyway.
+        }
         break;
       case 'error': {
         const error = (message.error ?? {}) as { error?: string; message?: string };
