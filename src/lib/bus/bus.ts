@@ -124,7 +124,8 @@ const HEALTH_FAILURES: ReadonlySet<string> = new Set(['timeout', 'partition', 'i
 const NOT_EXECUTED: ReadonlySet<string> = new Set(['capacity_exceeded', 'rate_limited', 'unauthorized', 'revoked']);
 /**
  * A peer that advertised a capability and then says `not_found` is wrong about itself (or lying to swallow calls):
- * it counts against its health, and the call moves on.
+ * it counts against its health, and the call moves on. Not when the caller chose the node (`options.node`): then
+ * `not_found` answers a question about the input ("I do not hold that file"), which any honest peer may give.
  */
 const REMOTE_FAILURES: ReadonlySet<string> = new Set(['not_found']);
 /** A peer's declared timeout is our default wait only up to this. */
@@ -543,7 +544,7 @@ export class CapabilityBus implements CallHandler {
   }
 
   private async callRemote(entry: CapabilityEntry, versionReq: string, body: unknown, requestId: string, options: BusCallOptions): Promise<BusCallResult> {
-    const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: false };
+    const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: false, addressed: options.node !== undefined };
     const timeoutMs = options.timeoutMs ?? this.remoteDefaultTimeoutMs(entry);
     entry.inFlight++;
     let result: unknown;
@@ -566,7 +567,7 @@ export class CapabilityBus implements CallHandler {
     options: BusCallOptions,
     progress: { yielded: number }
   ): AsyncGenerator<StreamEvent, void, undefined> {
-    const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: true };
+    const attempt: Attempt = { traceId: requestId, caller: this.options.selfId, direction: 'out', started: this.options.clock.now(), bytesIn: sizeOf(body), stream: true, addressed: options.node !== undefined };
     entry.inFlight++;
     let outcome: string | null = null;
     let bytesOut = 0;
@@ -621,7 +622,7 @@ export class CapabilityBus implements CallHandler {
     // An entry removed meanwhile (its peer left) has no health to keep.
     if (entry && this.registry.get(entry.key) === entry) {
       if (result === 'ok') this.health.record(entry.key, true, ms);
-      else if (HEALTH_FAILURES.has(result) || (!entry.isLocal && REMOTE_FAILURES.has(result))) this.health.record(entry.key, false, ms);
+      else if (HEALTH_FAILURES.has(result) || (!entry.isLocal && !attempt.addressed && REMOTE_FAILURES.has(result))) this.health.record(entry.key, false, ms);
     }
     this.metrics.record(entry ? capability : this.metricsLabel(capability), result, ms);
     const toNode = attempt.direction === 'in' ? self : (entry?.nodeId ?? '');
