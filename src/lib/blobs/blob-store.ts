@@ -3,7 +3,7 @@
  * canonical JSON, under the manifest CID). Every chunk is hashed before it is stored and again when it is read,
  * so bit rot on disk and lying peers are both caught (M07 §5.2).
  */
-import { HearthError, type BlobManifest, type ChunkRef } from '../core/index.js';
+import { HearthError, isCid, type BlobManifest, type ChunkRef } from '../core/index.js';
 import { chunksOf, type BlobInput } from './chunker.js';
 import type { ChunkPut, ChunkStore } from './chunk-store.js';
 import { loadHasher, type Blake3Hasher } from './hash.js';
@@ -93,6 +93,23 @@ export class BlobStore {
   async has(manifestCid: string): Promise<boolean> {
     const manifest = await this.manifest(manifestCid);
     return manifest !== undefined && (await this.missingChunks(manifest)).length === 0;
+  }
+
+  /**
+   * The pinned blobs held whole, CIDs starting with `prefix`, sorted; at most `limit` (then `truncated`). Only pinned
+   * ones: an unpinned blob is cache a gc may take at any moment, so naming it would send fetchers to chunks that are
+   * gone. A pinned blob with a chunk missing or corrupt is left out.
+   */
+  async heldBlobs(options: { prefix?: string; limit?: number } = {}): Promise<{ cids: string[]; truncated: boolean }> {
+    const { prefix = '', limit = Infinity } = options;
+    const cids: string[] = [];
+    for (const id of await this.chunks.pins()) {
+      if (!isCid(id) || !id.startsWith(prefix)) continue; // other pin ids (blobs still being added) are not CIDs
+      if (!(await this.has(id).catch(() => false))) continue;
+      if (cids.length === limit) return { cids, truncated: true };
+      cids.push(id);
+    }
+    return { cids, truncated: false };
   }
 
   /** Hashes each chunk and stores those that match their CID; throws bad_request (M07 §6) at the first that does not. */

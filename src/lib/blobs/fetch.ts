@@ -1,8 +1,8 @@
 /**
  * Verified multi-source blob fetch (M07 §3.3, §5.6). The manifest is checked against its CID; each chunk is hashed
- * before it is stored. A source that sends bytes that do not hash to the CID gets a strike and the chunk is asked
- * of another; sources with `maxStrikes` strikes are dropped. Only chunks the store lacks are fetched, so running
- * again after an abort or failure resumes.
+ * before it is stored. A source that sends bytes that do not hash to the CID (or whose bytes the transport refused
+ * with bad_request) gets a strike and the chunk is asked of another; sources with `maxStrikes` strikes are dropped.
+ * Only chunks the store lacks are fetched, so running again after an abort or failure resumes.
  */
 import { HearthError, type BlobManifest, type ChunkRef } from '../core/index.js';
 import type { BlobStore } from './blob-store.js';
@@ -122,7 +122,8 @@ export async function fetchBlob(cid: string, options: FetchOptions): Promise<Fet
       report();
     } catch (err) {
       if (signal?.aborted) return;
-      stats[source.id].failures++;
+      if (misbehaved(err)) stats[source.id].strikes++;
+      else stats[source.id].failures++;
       if (err instanceof HearthError && err.code === 'not_found') task.notFound++;
       pending.push(task);
     } finally {
@@ -156,6 +157,12 @@ export async function fetchBlob(cid: string, options: FetchOptions): Promise<Fet
   return { manifest, chunksFetched: fetched, bytesFetched, bySource: stats };
 }
 
+/**
+ * A source that answers a well-formed question with bad_request sent something that does not verify (the transport
+ * hashes chunk bytes on arrival and says so that way) or answered out of shape: as bad as wrong bytes, so a strike.
+ */
+const misbehaved = (err: unknown) => err instanceof HearthError && err.code === 'bad_request';
+
 function chunkFailure(blobCid: string, task: Task, maxAttempts: number): HearthError {
   const where = `blob ${blobCid}: chunk ${task.ref.i} (${task.ref.cid})`;
   if (task.notFound === task.attempts) return new HearthError('not_found', `${where}: no source has it (asked ${task.attempts})`);
@@ -174,7 +181,8 @@ async function fetchManifest(cid: string, options: FetchOptions, stats: Record<s
       raw = await source.manifest(cid, signal);
     } catch (err) {
       signal?.throwIfAborted();
-      stats[source.id].failures++;
+      if (misbehaved(err)) stats[source.id].strikes++;
+      else stats[source.id].failures++;
       if (err instanceof HearthError && err.code === 'not_found') notFound++;
       continue;
     }

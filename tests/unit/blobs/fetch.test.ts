@@ -122,6 +122,21 @@ describe('fetchBlob', () => {
     expect(result.bySource.honest.chunks).toBe(CHUNKS);
   });
 
+  it('strikes a source whose answer was refused as bad_request (the transport hashes chunk bytes on arrival), as for bad bytes', async () => {
+    const { blobs, manifest } = await origin();
+    const refused = source('refused', blobs);
+    refused.chunk = async (cid) => {
+      refused.chunkCalls.push(cid);
+      throw new HearthError('bad_request', `chunk ${cid} from refused: bytes do not match`);
+    };
+    const honest = source('honest', blobs, { delayMs: 3 });
+    const local = await fresh();
+    const result = await fetchBlob(manifest.cid, { store: local, sources: [refused, honest], maxStrikes: 2, perSourceConcurrency: 1 });
+    same(await local.readAll(manifest.cid), data);
+    expect(result.bySource.refused).toMatchObject({ strikes: 2, failures: 0, chunks: 0 });
+    expect(refused.chunkCalls.length).toBe(2);
+  });
+
   it('fails with partition when no source gives a verified copy', async () => {
     const { blobs, manifest } = await origin();
     const onlyChunk3 = (cid: string) => cid === manifest.chunks[3].cid;
