@@ -5,3 +5,4 @@ export * from './search.js';
 export * from './market-view.js';
 export * from './market-service.js';
 export * from './sweeper.js';
+export * from './hybrid-search.js';

@@ -7,10 +7,16 @@
  * neighbour the author — the post would carry the wrong name, the caller could never update or expire it (author
  * only), and any member could make any node vouch for any text. Each node therefore posts through its own log;
  * a person's UI talks to their own node. Reading (list, search) is open to every member.
+ *
+ * Search. With `embed`, market.search ranks by words and meaning together (hybrid-search.ts) and says so in
+ * `meta.mode: 'hybrid'` with `meta.embedding_model`; without it, or whenever embedding fails, by words alone
+ * (`meta.mode: 'lexical'`, M06 §5's fallback) — a search never fails because the embedder did.
  */
 import { HearthError, type Clock } from '../core/index.js';
 import type { CallerLevel, CapabilityRegistration } from '../bus/index.js';
 import type { EventEnvelope, EventType } from '../events/index.js';
+import type { EmbedFn } from '../rag/ports.js';
+import { HybridRanker } from './hybrid-search.js';
 import { LIST_MAX_LIMIT, type ListQuery, type MarketView } from './market-view.js';
 import { CATEGORIES, CLIENT_ID_MAX_CHARS, EXPIRY_REASONS, charCount, checkPostDraft, mayExpire, normaliseTags, orBadRequest } from './post.js';
 import type { Category, ExpiryReason } from './post.js';
@@ -31,6 +37,9 @@ export interface MarketDeps {
   levelOf(nodeId: string): CallerLevel;
   clock: Clock;
   selfId: string;
+  /** Texts → vectors (an `embed.text` call, or a local embedder); without it market.search is lexical only. */
+  embed?: EmbedFn;
+  log?: (level: 'warn' | 'info', message: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface Appended {
@@ -161,6 +170,8 @@ export function marketCapabilities(deps: MarketDeps): CapabilityRegistration[] {
     }
   };
 
+  const hybrid = deps.embed && new HybridRanker(deps.embed);
+  let embedFailing = false;
   const search: CapabilityRegistration = {
     ...common,
     ...MARKET_SEARCH_SCHEMAS,
@@ -168,14 +179,27 @@ export function marketCapabilities(deps: MarketDeps): CapabilityRegistration[] {
     trustRequired: 'member',
     maxConcurrent: 4,
     timeoutSeconds: 10,
-    handler(body) {
+    async handler(body) {
       const started = clock.now();
-      const { query, k } = inputOf(body);
+      const { query, k: givenK } = inputOf(body);
       if (typeof query !== 'string' || query.trim() === '' || charCount(query) > SEARCH_QUERY_MAX_CHARS) {
         bad('market.search', `input.query must be 1 to ${SEARCH_QUERY_MAX_CHARS} characters`);
       }
-      const posts = view.search(query, wholeNumber(k, 'market.search', 'k', 1, SEARCH_MAX_K) ?? SEARCH_DEFAULT_K, started);
-      // "lexical": no embedding provider is consulted yet (M06 §5's fallback is the only mode).
+      const k = wholeNumber(givenK, 'market.search', 'k', 1, SEARCH_MAX_K) ?? SEARCH_DEFAULT_K;
+      if (hybrid) {
+        try {
+          const { model, posts } = await hybrid.rank(query, view.lexicalRanking(query, started), k);
+          if (embedFailing) deps.log?.('info', 'market.search: embedding works again; searching by meaning too', { model });
+          embedFailing = false;
+          const meta = { ms: clock.now() - started, mode: 'hybrid', embedding_model: model };
+          return { output: { posts, max_lamport: view.maxLamport }, meta };
+        } catch (err) {
+          // Logged once per run of failures, not once per search.
+          if (!embedFailing) deps.log?.('warn', 'market.search: embedding failed; searching by words only', { error: HearthError.from(err).message });
+          embedFailing = true;
+        }
+      }
+      const posts = view.search(query, k, started);
       return { output: { posts, max_lamport: view.maxLamport }, meta: { ms: clock.now() - started, mode: 'lexical' } };
     }
   };

@@ -183,17 +183,28 @@ export class MarketView implements MaterialisedView<MarketState> {
 
   /** Active posts ranked by lexical score (search.ts); posts that match nothing are left out. */
   search(query: string, k: number, nowMs: number): ScoredPost[] {
+    return this.scored(query, nowMs)
+      .filter(({ score }) => score > 0)
+      .slice(0, Math.max(0, k))
+      .map(({ post, score }) => ({ ...publicPost(post), score }));
+  }
+
+  /** Every active post with its lexical score, 0 when it matches nothing, in `search`'s order: what hybrid search fuses. */
+  lexicalRanking(query: string, nowMs: number): ScoredPost[] {
+    return this.scored(query, nowMs).map(({ post, score }) => ({ ...publicPost(post), score }));
+  }
+
+  /** Best first; equal scores newest first. */
+  private scored(query: string, nowMs: number): { post: PostRecord; score: number }[] {
     const terms = tokenise(query);
     const scored: { post: PostRecord; score: number }[] = [];
     for (const post of this.posts.values()) {
       if (!this.isActive(post, nowMs)) continue;
       let text = this.texts.get(post.event_id);
       if (!text) this.texts.set(post.event_id, (text = searchableText(post)));
-      const score = lexicalScore(terms, text);
-      if (score > 0) scored.push({ post, score });
+      scored.push({ post, score: lexicalScore(terms, text) });
     }
-    scored.sort((a, b) => b.score - a.score || newestFirst(a.post, b.post));
-    return scored.slice(0, Math.max(0, k)).map(({ post, score }) => ({ ...publicPost(post), score }));
+    return scored.sort((a, b) => b.score - a.score || newestFirst(a.post, b.post));
   }
 
   /** Posts past expires_at that no event has expired yet, oldest first: the sweeper's work (M06 §4.2). */

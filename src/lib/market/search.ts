@@ -1,6 +1,7 @@
 /**
- * Lexical scoring for `market.search` (M06 §5's fallback, and for now the only mode: no embedding provider is wired
- * yet). Pure functions of the text, so every node ranks the same posts the same way.
+ * Lexical scoring for `market.search`: the whole ranking when the node has no embedder or it fails (M06 §5's
+ * fallback), and one of the two rankings hybrid-search.ts fuses when it has one. Pure functions of the text, so every
+ * node ranks the same posts the same way.
  *
  * Folding: lowercase, German umlauts as their standard transliteration (ä→ae, ö→oe, ü→ue, ß→ss), so "Müll" and
  * "Muell" meet, and other accents dropped (é→e). "Mull" does not meet "Müll": that would fold "Mull" and "Muell"

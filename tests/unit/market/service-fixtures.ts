@@ -2,7 +2,7 @@
 import { HearthError } from '../../../src/lib/core/index.js';
 import type { CallerLevel, CapabilityRegistration } from '../../../src/lib/bus/index.js';
 import { ReplayEngine } from '../../../src/lib/events/view.js';
-import { MarketSweeper, MarketView, marketCapabilities } from '../../../src/lib/market/index.js';
+import { MarketSweeper, MarketView, marketCapabilities, type MarketDeps } from '../../../src/lib/market/index.js';
 import type { Author, Community } from './fixtures.js';
 
 export interface MarketNode {
@@ -15,14 +15,15 @@ export interface MarketNode {
   refusal(name: string, input: Record<string, unknown>): Promise<HearthError>;
 }
 
-export async function marketNode(c: Community, seed: number, level: CallerLevel = 'member'): Promise<MarketNode> {
+/** `extra`: the optional deps (an embedder for hybrid search, a log). */
+export async function marketNode(c: Community, seed: number, level: CallerLevel = 'member', extra: Pick<MarketDeps, 'embed' | 'log'> = {}): Promise<MarketNode> {
   const me = await c.author(seed, level);
   const view = new MarketView(c.standing);
   const engine = new ReplayEngine();
   engine.register(view);
   engine.rebuild(await me.log.events());
   me.log.subscribe((added) => void engine.added(added, () => me.log.events()));
-  const deps = { view, append: me.log.append.bind(me.log), levelOf: c.standing.levelOf, clock: c.time, selfId: me.id };
+  const deps = { view, append: me.log.append.bind(me.log), levelOf: c.standing.levelOf, clock: c.time, selfId: me.id, ...extra };
   const caps = Object.fromEntries(marketCapabilities(deps).map((r) => [r.name, r]));
   const sweeper = new MarketSweeper({ ...deps, scheduler: c.time });
   const call = async (name: string, input: Record<string, unknown>) => {
