@@ -4,6 +4,8 @@
  * are the `/signal` sockets of the room's clients (relay-link.ts). While it only holds an invite it syncs with that
  * invite as its credential and writes its `joined` as soon as the invite's event has arrived.
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Community, inviteSecretSeed, proveInvite, type Invite, type InviteCredential } from '../src/lib/community/index.js';
 import { checkInviteCredential } from '../src/lib/community/invite-credential.js';
@@ -17,6 +19,9 @@ import type { Hello, PeerInfo, Rejection } from './messages.js';
 import { RelayLink } from './relay-link.js';
 import type { RelayCarrier, RoomNode } from './room-node.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
+import { DiskChunkStore } from './disk-chunk-store.js';
+import { DiskLibraryStore } from './disk-library-store.js';
+import { LIBRARY_VIEW_NAME, LibraryNode, type LibraryView } from '../src/lib/library/index.js';
 
 export type MemberStatus = 'member' | 'joining' | 'revoked';
 
@@ -68,10 +73,39 @@ function offerModels(node: HearthNode, url: string, clock: Clock, logger: Logger
 }
 
 /** Offers embed.text with the zero-download model: phones that cannot embed a library ask the bridge. */
-function offerEmbeddings(node: HearthNode, clock: Clock, logger: Logger): () => void {
+async function offerEmbeddings(node: HearthNode, clock: Clock, logger: Logger): Promise<EmbedService> {
   const service = new EmbedService({ register: (registration) => node.register(registration), clock, selfId: node.identity().nodeId, log: (level, message, fields) => logger[level](fields ?? {}, message) });
-  void service.start();
-  return () => service.stop();
+  await service.start();
+  return service;
+}
+
+/**
+ * The community's library on the bridge: chunks, file names and corpora beside its log, so the always-on bridge
+ * holds files and answers rag.query while phones come and go.
+ */
+async function openLibrary(options: CommunityMemberOptions, node: HearthNode, community: Community, embed: EmbedService): Promise<LibraryNode> {
+  const { clock, logger, keyPair } = options;
+  const dir = join(options.dir, `library-${createHash('sha256').update(options.communityId).digest('hex').slice(0, 32)}`);
+  const store = await DiskLibraryStore.open(dir);
+  const self = keyPair.nodeId;
+  return LibraryNode.open({
+    selfId: self,
+    clock,
+    bus: node.bus,
+    register: (registration) => node.register(registration),
+    chunks: await DiskChunkStore.open(join(dir, 'chunks')),
+    corpora: store,
+    files: store,
+    embed: async (texts) => embed.embedLocal(texts),
+    community: () => ({
+      canWrite: () => community.view.member(self) !== undefined,
+      append: (type, data) => community.append(type, data),
+      view: () => community.engine.view(LIBRARY_VIEW_NAME) as LibraryView
+    }),
+    onlinePeers: () => node.peers().map((p) => p.nodeId),
+    replicate: true,
+    log: (level, message, fields) => logger[level](fields ?? {}, message)
+  });
 }
 
 /** Membership changes reach signalling at most this often, so a sync of many events costs one room check. */
@@ -99,8 +133,11 @@ export class CommunityMember implements RoomNode {
   private closed = false;
   /** Withdraws the configured model server's llm.* capabilities (set when the bridge offers one). */
   stopModels: (() => void) | null = null;
-  /** Withdraws embed.text. */
-  stopEmbeddings: (() => void) | null = null;
+  /** embed.text with the zero-download model. */
+  embeddings: EmbedService | null = null;
+  /** Files and corpora held by the bridge for the community. */
+  library: LibraryNode | null = null;
+  private readonly stopLibraryUpdates: (() => void)[] = [];
 
   private constructor(
     private readonly options: CommunityMemberOptions,
@@ -130,6 +167,7 @@ export class CommunityMember implements RoomNode {
     }
     const node = createNode({ keyPair, clock, scheduler: systemScheduler, displayName: options.displayName, profile: 'bridge', communityId, membership: community, log });
     let member: CommunityMember | null = null;
+    const embeddings = await offerEmbeddings(node, clock, logger);
     const services = startCommunityServices({
       node,
       community,
@@ -137,12 +175,17 @@ export class CommunityMember implements RoomNode {
       scheduler: systemScheduler,
       // Shown to peers while we sync as a newcomer; LogSync itself stops sending it once we are a member.
       credential: () => member?.credential ?? null,
+      embed: async (texts) => embeddings.embedLocal(texts),
       log
     });
     member = new CommunityMember(options, store, community, node, services);
+    member.embeddings = embeddings;
     if (options.llmServerUrl) member.stopModels = offerModels(node, options.llmServerUrl, clock, logger);
-    member.stopEmbeddings = offerEmbeddings(node, clock, logger);
     try {
+      member.library = await openLibrary(options, node, community, member.embeddings);
+      const library = member.library;
+      member.stopLibraryUpdates.push(community.engine.subscribe(() => library.changed()), node.subscribe(() => library.changed()));
+      library.changed();
       if (invite) await member.setInvite(invite);
     } catch (err) {
       await member.close();
@@ -252,7 +295,9 @@ export class CommunityMember implements RoomNode {
     if (this.guestTimer) clearTimeout(this.guestTimer.timer);
     this.guestTimer = null;
     this.stopModels?.();
-    this.stopEmbeddings?.();
+    for (const stop of this.stopLibraryUpdates) stop();
+    this.library?.stop();
+    this.embeddings?.stop();
     this.services.stop();
     this.node.stop();
     // Let writes already queued on the log finish before the database goes away.

@@ -5,13 +5,12 @@
  * removed at open. Use order is the file's mtime (set on every read), pins a JSON file replaced the same way.
  * The index (CID → size, use) is rebuilt by one directory scan at open and then kept in memory.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CID_PREFIX, HearthError, isCid } from '../src/lib/core/index.js';
 import { evictionOrder, useStamps, type ChunkPut, type ChunkStore, type GcResult } from '../src/lib/blobs/index.js';
+import { TEMP_MARK, fsyncDir, writeDurably } from './durable-file.js';
 
-const TEMP_MARK = '.tmp-';
 const PINS_FILE = 'pins.json';
 const FAN_OUT = /^[0-9a-f]{2}$/;
 const REST = /^[0-9a-f]{62}$/;
@@ -167,32 +166,5 @@ export class DiskChunkStore implements ChunkStore {
     };
     this.pinWrites = this.pinWrites.then(write, write);
     return this.pinWrites;
-  }
-}
-
-/** Temp file beside the target, written and fsynced, then renamed over it: readers see all or nothing. */
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = `${path}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -28,6 +28,7 @@ import {
   type TrustAction
 } from '../src/lib/community/index.js';
 import { base64UrlEncode, HearthError, shortOf, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
+import type { EmbedFn } from '../src/lib/rag/index.js';
 import { communityViews, startCommunityServices, type CommunityServices, type HearthNode } from '../src/lib/node/index.js';
 import { systemScheduler } from '../src/lib/transport/index.js';
 
@@ -77,7 +78,8 @@ export class CommunityHost {
   }
 
   /** Starts sync and the services on `node`, and finishes a pending join as soon as the invite's event arrives. */
-  async attach(node: HearthNode): Promise<void> {
+  /** `embed` makes marketplace search semantic (hybrid) as well as by words. */
+  async attach(node: HearthNode, embed?: EmbedFn): Promise<void> {
     this.node = node;
     const community = this.community;
     if (!community) return;
@@ -87,7 +89,7 @@ export class CommunityHost {
         ? { invite_event_id: this.invite.invite_event_id, proof: await proveInvite(seed, { community_id: community.communityId, invite_event_id: this.invite.invite_event_id, node_id: this.keyPair.nodeId }) }
         : { invite_event_id: this.invite.invite_event_id };
     }
-    this.services = startCommunityServices({ node, community, clock: systemClock, scheduler: systemScheduler, credential: () => this.credential });
+    this.services = startCommunityServices({ node, community, clock: systemClock, scheduler: systemScheduler, credential: () => this.credential, embed });
     let pending: ReturnType<typeof setTimeout> | null = null;
     const changed = () => {
       pending ??= setTimeout(() => {

@@ -15,12 +15,13 @@ import {
   type NodeWorkerApi,
   type PeerView
 } from '../src/lib/client/api.js';
-import { HearthError, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
+import { HearthError, isCid, rfc3339, signPayload, systemClock, ulidGenerator, type KeyPair } from '../src/lib/core/index.js';
 import { createNode, echoCapability, type HearthNode } from '../src/lib/node/index.js';
 import { OPEN_COMMUNITY_ID, type ActionOutcome } from '../src/lib/client/api.js';
 import { CommunityHost, httpOriginOf, type CommunitySetting } from './community-host.js';
 import { EmbedService } from '../src/lib/embed/index.js';
 import { LlmHost } from './llm-host.js';
+import { LibraryHost } from './library-host.js';
 import { DeviceModel } from './device-model.js';
 import { deviceModelPorts } from './device-model-ports.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
@@ -28,6 +29,8 @@ import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js
 const PEER_LIST_COALESCE_MS = 100;
 /** The Mesh page's capability and call lists refresh at most this often. */
 const BUS_VIEW_COALESCE_MS = 150;
+/** The Files and Library pages refresh at most this often (download progress included). */
+const LIBRARY_VIEW_COALESCE_MS = 100;
 
 let store: IdbDeviceStore;
 let keyPair: KeyPair;
@@ -36,6 +39,10 @@ let communityId = '';
 let host: CommunityHost;
 let llm: LlmHost;
 let deviceModel: DeviceModel;
+let library: LibraryHost;
+/** Files and Library pages listening, by subscription id (a page unsubscribes when it is left). */
+const libraryListeners = new Map<number, () => void>();
+let lastLibraryListener = 0;
 /** The Ask pages listening to the device model (a page visited twice subscribes twice, and unsubscribes on leaving). */
 const deviceModelListeners = new Map<number, () => void>();
 let lastDeviceModelListener = 0;
@@ -132,6 +139,37 @@ function peerViews(): PeerView[] {
   }));
 }
 
+/** Calls `send` now and whenever the library changes (coalesced); returns the id to unsubscribe with. */
+function subscribeLibraryHost(send: () => unknown): number {
+  const id = ++lastLibraryListener;
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  const changed = () => {
+    pending ??= setTimeout(() => {
+      pending = null;
+      void Promise.resolve(send()).catch(() => unsubscribeLibraryHost(id)); // the page is gone
+    }, LIBRARY_VIEW_COALESCE_MS);
+  };
+  const unsubscribe = library.subscribe(changed);
+  libraryListeners.set(id, () => {
+    unsubscribe();
+    if (pending) clearTimeout(pending);
+  });
+  void Promise.resolve(send()).catch(() => unsubscribeLibraryHost(id));
+  return id;
+}
+
+function unsubscribeLibraryHost(id: number): void {
+  libraryListeners.get(id)?.();
+  libraryListeners.delete(id);
+}
+
+/** Bytes from the page: a transferred Uint8Array, or an ArrayBuffer. Anything else is refused. */
+function bytesOf(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new HearthError('bad_request', 'bytes must be a Uint8Array or an ArrayBuffer');
+}
+
 const api: NodeWorkerApi = {
   async start(options) {
     if (node) return identityView();
@@ -155,11 +193,13 @@ const api: NodeWorkerApi = {
       }
     });
     offerEcho(settings.echoOffered === true);
-    await host.attach(node);
+    // embed.text with the zero-download model: this device can index and search a library with no model at all.
+    const embed = new EmbedService({ register: (r) => node.register(r), clock: systemClock, selfId: keyPair.nodeId });
+    await embed.start();
+    await host.attach(node, async (texts) => embed.embedLocal(texts));
     llm = new LlmHost(node, async (llmServerUrl) => store.saveSettings({ ...(await store.settings()), llmServerUrl }));
     if (settings.llmServerUrl) void llm.set(settings.llmServerUrl, false);
-    // embed.text with the zero-download model: this device can index and search a library with no model at all.
-    void new EmbedService({ register: (r) => node.register(r), clock: systemClock, selfId: keyPair.nodeId }).start();
+    library = await LibraryHost.open({ node, host, embed, selfId: keyPair.nodeId, nameOf: (id) => nameOf(id).name });
     deviceModel = new DeviceModel(
       deviceModelPorts({
         // The model mirror is on the bridge's http(s) side; an app served by the bridge is the same origin.
@@ -248,6 +288,71 @@ const api: NodeWorkerApi = {
 
   async unloadDeviceModel() {
     return deviceModel.unload();
+  },
+
+  async files() {
+    return library.files();
+  },
+
+  async subscribeFiles(listener) {
+    return subscribeLibraryHost(() => library.files().then((state) => listener(state)));
+  },
+
+  async unsubscribeFiles(id) {
+    unsubscribeLibraryHost(id);
+  },
+
+  async addFile(file) {
+    try {
+      const manifest = await library.library.addFile({ name: String(file.name ?? ''), mediaType: String(file.mediaType ?? ''), bytes: bytesOf(file.bytes) });
+      return { ok: true, cid: manifest.cid };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
+  async downloadFile(cid, name) {
+    if (!isCid(cid)) return { ok: false, error: new HearthError('bad_request', 'not a file id (blake3:<64 hex>)').toWire() };
+    // Resolves when the download ends; its progress and outcome reach the page through subscribeFiles.
+    void library.library.download(cid, typeof name === 'string' ? name : '');
+    return { ok: true };
+  },
+
+  async cancelDownload(cid) {
+    library.library.cancel(String(cid));
+  },
+
+  async readFile(cid) {
+    try {
+      const bytes = await library.library.read(String(cid));
+      const meta = library.library.meta(String(cid));
+      return Comlink.transfer({ ok: true as const, bytes, name: meta?.name ?? '', mediaType: meta?.media_type ?? '' }, [bytes.buffer as ArrayBuffer]);
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
+  removeFile: (cid) => outcome(() => library.library.remove(String(cid))),
+
+  async library() {
+    return library.libraryState();
+  },
+
+  async subscribeLibrary(listener) {
+    return subscribeLibraryHost(() => listener(library.libraryState()));
+  },
+
+  async unsubscribeLibrary(id) {
+    unsubscribeLibraryHost(id);
+  },
+
+  async ingestDocument(doc) {
+    try {
+      const result = await library.ingest({ corpus: String(doc.corpus ?? ''), title: String(doc.title ?? ''), name: String(doc.name ?? ''), mediaType: String(doc.mediaType ?? ''), bytes: bytesOf(doc.bytes) });
+      return { ok: true, ...result };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
   },
 
   async deviceCard() {

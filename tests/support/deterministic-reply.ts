@@ -25,6 +25,8 @@ export interface ReplyInput {
   stop: readonly string[];
   /** A fixed natural length instead of the hash's 6–24 tokens (benchmarks want long replies). */
   naturalTokens?: number | null;
+  /** Reply with these words instead of the stand-in's (a test that needs the model to say something exact). */
+  fixedText?: string | null;
 }
 
 export interface DeterministicReply {
@@ -61,9 +63,10 @@ function firstStopIndex(text: string, stops: readonly string[]): { index: number
 export function deterministicReply(input: ReplyInput): DeterministicReply {
   const hash = fnv1a32(`${input.model}\u0000${input.seed ?? ''}\u0000${input.text}`);
   const start = hash % STANDIN_WORDS.length;
-  const natural = input.naturalTokens ?? NATURAL_MIN_TOKENS + ((hash >>> 16) % NATURAL_SPREAD_TOKENS);
+  const fixed = input.fixedText ? input.fixedText.split(/\s+/).filter(Boolean) : null;
+  const natural = fixed?.length ?? input.naturalTokens ?? NATURAL_MIN_TOKENS + ((hash >>> 16) % NATURAL_SPREAD_TOKENS);
   const sampled = Math.min(natural, Math.max(0, input.maxTokens));
-  const tokens = Array.from({ length: sampled }, (_, i) => (i === 0 ? '' : ' ') + STANDIN_WORDS[(start + i) % STANDIN_WORDS.length]);
+  const tokens = Array.from({ length: sampled }, (_, i) => (i === 0 ? '' : ' ') + (fixed ? fixed[i] : STANDIN_WORDS[(start + i) % STANDIN_WORDS.length]));
 
   // A stop string may span tokens; like real servers, nothing from it is ever sent (held back, then dropped).
   const hit = firstStopIndex(tokens.join(''), input.stop);

@@ -32,6 +32,8 @@ export interface StandInBehaviour {
   tokenDelayMs: number;
   /** Every reply runs this many tokens unless max_tokens or a stop string ends it (default: 6–24 by input hash). */
   replyTokens: number | null;
+  /** Every reply is these words (one token each) instead of the stand-in's own. */
+  replyText: string | null;
   failure: StandInFailure | null;
   /** When set, requests must carry `Authorization: Bearer <apiKey>`, else 401. */
   apiKey: string | null;
@@ -136,6 +138,7 @@ export async function startOpenAiStandIn(options: StandInOptions = {}): Promise<
     models: [...STANDIN_MODELS],
     tokenDelayMs: 0,
     replyTokens: null,
+    replyText: null,
     failure: null,
     apiKey: null,
     reportStopString: true,
@@ -194,7 +197,7 @@ export async function startOpenAiStandIn(options: StandInOptions = {}): Promise<
     const generation = readGeneration(request, chat);
     if (typeof generation === 'string') return apiError(res, 400, generation, 'invalid_request_error');
 
-    const reply = deterministicReply({ model: request.model, ...generation, naturalTokens: behaviour.replyTokens });
+    const reply = deterministicReply({ model: request.model, ...generation, naturalTokens: behaviour.replyTokens, fixedText: behaviour.replyText });
     const usage = { prompt_tokens: generation.promptTokens, completion_tokens: reply.completionTokens, total_tokens: generation.promptTokens + reply.completionTokens };
     const id = `${chat ? 'chatcmpl' : 'cmpl'}-standin-${++sequence}`;
     const stopReason = behaviour.reportStopString ? { stop_reason: reply.matchedStop } : {};

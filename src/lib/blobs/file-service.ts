@@ -27,7 +27,7 @@ export interface FileServiceOptions {
   /** This node: its own file.advertise calls are not handed to onAdvertise. */
   selfId: string;
   /** A peer said (file.advertise) it holds these CIDs: validated, deduplicated, at most FILE_ADVERTISE_MAX_CIDS. */
-  onAdvertise?(from: string, cids: readonly string[]): void;
+  onAdvertise?(from: string, cids: readonly string[], described: Readonly<Record<string, FileDescription>>): void;
   /** Bytes of chunks this node keeps; a file.put that would not fit (after a gc of unpinned chunks) is refused. */
   capacityBytes?: number;
   /** For file.put, which pulls the chunks from the caller; without it file.put is not offered. */
@@ -52,6 +52,36 @@ function checkCid(value: unknown, capability: string, field: string): string {
 
 const CID_PREFIX_PATTERN = /^blake3:[0-9a-f]{0,64}$/;
 const isCidPrefix = (value: unknown): value is string => typeof value === 'string' && (CID_PREFIX.startsWith(value) || CID_PREFIX_PATTERN.test(value));
+
+/** What a holder may say about a file it advertises, so peers outside a community can list it by name. */
+export interface FileDescription {
+  name: string;
+  media_type: string;
+  size_bytes: number | null;
+}
+
+const MAX_FILE_NAME_CHARS = 255;
+const MAX_MEDIA_TYPE_CHARS = 100;
+
+/**
+ * `input.files` (our addition to contract §4.9, optional): `[{cid, name?, media_type?, size_bytes?}]` for CIDs in
+ * `input.cids`. Untrusted: anything malformed is left out rather than refused, since the CIDs alone are the call.
+ */
+function descriptionsOf(files: unknown, cids: readonly string[]): Record<string, FileDescription> {
+  const described: Record<string, FileDescription> = {};
+  if (!Array.isArray(files)) return described;
+  for (const file of files.slice(0, cids.length)) {
+    if (typeof file !== 'object' || file === null) continue;
+    const { cid, name, media_type: mediaType, size_bytes: size } = file as Record<string, unknown>;
+    if (typeof cid !== 'string' || !cids.includes(cid) || cid in described) continue;
+    described[cid] = {
+      name: typeof name === 'string' && name.length <= MAX_FILE_NAME_CHARS ? name : '',
+      media_type: typeof mediaType === 'string' && mediaType.length <= MAX_MEDIA_TYPE_CHARS ? mediaType : '',
+      size_bytes: typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : null
+    };
+  }
+  return described;
+}
 
 export function fileCapabilities(options: FileServiceOptions): CapabilityRegistration[] {
   const { store, clock } = options;
@@ -103,9 +133,10 @@ export function fileCapabilities(options: FileServiceOptions): CapabilityRegistr
       }
       cids.forEach((cid, k) => checkCid(cid, 'file.advertise', `input.cids[${k}]`));
       const unique = [...new Set(cids as string[])];
+      const described = descriptionsOf(inputOf(body).files, unique);
       // What this node holds it knows from its store; only peers are sources worth recording.
       const recording = options.onAdvertise !== undefined && ctx.caller !== options.selfId;
-      if (recording) options.onAdvertise!(ctx.caller, unique);
+      if (recording) options.onAdvertise!(ctx.caller, unique, described);
       return { output: { recorded: recording ? unique.length : 0 }, meta: { ms: clock.now() - started } };
     }
   };

@@ -190,6 +190,96 @@ export interface CreatedInvite {
   eventId: string;
 }
 
+/** Someone who holds a file (a manifest and all its chunks), as the Files page lists them. */
+export interface HolderView {
+  nodeId: string;
+  name: string;
+  /** Linked to this node now, so a download can use them. */
+  online: boolean;
+  isSelf: boolean;
+}
+
+/** A file this node knows of: one it holds, or one a member announced (`file.cid.advertised`). */
+export interface FileView {
+  /** The blob manifest's CID (`blake3:` + 64 hex). */
+  cid: string;
+  /** The name it was added under (announced with it); "" when nobody said. */
+  name: string;
+  mediaType: string;
+  sizeBytes: number;
+  /** ms since the epoch: added here, or first announced. */
+  addedAt: number;
+  /** Whether this device has every chunk (`complete`), some (`partial`, an interrupted download), or none. */
+  local: 'complete' | 'partial' | 'none';
+  chunksHeld: number;
+  chunksTotal: number;
+  holders: HolderView[];
+}
+
+/** A download in progress or just ended. Resuming fetches only the chunks still missing. */
+export interface TransferView {
+  cid: string;
+  name: string;
+  phase: 'fetching' | 'done' | 'failed' | 'cancelled';
+  bytesDone: number;
+  bytesTotal: number;
+  /** Over the last few seconds; 0 before the first chunk. */
+  bytesPerSecond: number;
+  /** Display names of the nodes chunks came from. */
+  sources: string[];
+  error: WireError | null;
+  startedAt: number;
+}
+
+export interface FilesState {
+  files: FileView[];
+  transfers: TransferView[];
+  /** Bytes of chunks stored on this device. */
+  usedBytes: number;
+}
+
+/** A document in a corpus, as `rag.document.ingested` announced it. */
+export interface LibraryDocumentView {
+  docCid: string;
+  title: string;
+  chunks: number;
+  /** The node that indexed it (and answers queries for it). */
+  holder: string;
+  holderName: string;
+  ingestedAt: string;
+  embeddingModel: string | null;
+}
+
+export interface CorpusView {
+  name: string;
+  documents: LibraryDocumentView[];
+  /** Nodes offering `rag.query` for this corpus now. */
+  holders: HolderView[];
+  /** Searchable right now: some node in reach holds it. */
+  reachable: boolean;
+}
+
+/** An ingest started from this device's Library page. */
+export interface IngestView {
+  id: string;
+  title: string;
+  corpus: string;
+  phase: 'storing' | 'indexing' | 'done' | 'failed';
+  /** 0..1 where known (storing); null while indexing (one call to the indexing node). */
+  fraction: number | null;
+  chunks: number | null;
+  error: WireError | null;
+}
+
+export interface LibraryState {
+  corpora: CorpusView[];
+  ingests: IngestView[];
+  /** Trusted or anchor here: `rag.ingest` is trusted-only (contract §4.5). */
+  canIngest: boolean;
+  /** Why not, for the page to say. */
+  ingestNote: string | null;
+}
+
 /** Outcomes cross comlink as data (like CallOutcome). `reload` says the node restarted into another community. */
 export type ActionOutcome = { ok: true; reload?: boolean } | { ok: false; error: WireError };
 
@@ -258,6 +348,25 @@ export interface NodeWorkerApi {
   unloadDeviceModel(): Promise<DeviceModelState>;
   /** Offers (or with null stops offering) an OpenAI-compatible model server from this device; checks it at once. */
   setLlmServer(url: string | null): Promise<LlmSettings>;
+  /** Files this device holds or has heard of, with downloads. */
+  files(): Promise<FilesState>;
+  /** Calls `listener` now and on every change (download progress included, a few times a second at most). */
+  subscribeFiles(listener: (state: FilesState) => void): Promise<number>;
+  unsubscribeFiles(id: number): Promise<void>;
+  /** Stores a file (bytes transferred, not copied), pins it and announces it to the community. */
+  addFile(file: { name: string; mediaType: string; bytes: Uint8Array }): Promise<{ ok: true; cid: string } | { ok: false; error: WireError }>;
+  /** Starts (or resumes) a download from every holder in reach; progress arrives through `subscribeFiles`. */
+  downloadFile(cid: string, name?: string): Promise<ActionOutcome>;
+  cancelDownload(cid: string): Promise<void>;
+  /** The whole file from this device's store (bytes transferred), for opening or saving. */
+  readFile(cid: string): Promise<{ ok: true; bytes: Uint8Array; name: string; mediaType: string } | { ok: false; error: WireError }>;
+  /** Unpins the file here and announces `file.cid.unpinned`; its chunks go at the next garbage collection. */
+  removeFile(cid: string): Promise<ActionOutcome>;
+  library(): Promise<LibraryState>;
+  subscribeLibrary(listener: (state: LibraryState) => void): Promise<number>;
+  unsubscribeLibrary(id: number): Promise<void>;
+  /** Stores the document as a blob, then asks a node that can index (this one first) to ingest it into `corpus`. */
+  ingestDocument(doc: { corpus: string; title: string; name: string; mediaType: string; bytes: Uint8Array }): Promise<{ ok: true; docCid: string; chunks: number } | { ok: false; error: WireError }>;
   /** This device's "fresh device" card text (hearthnet-id://…), for an inviter to scan. */
   deviceCard(): Promise<string>;
   signHello(nonce: string): Promise<Record<string, unknown>>;

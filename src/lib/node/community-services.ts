@@ -6,13 +6,15 @@
 import { ulidGenerator, type Clock } from '../core/index.js';
 import { CosignInbox, LogSync, type Community, type InviteCredential } from '../community/index.js';
 import type { MaterialisedView } from '../events/index.js';
+import { LibraryView } from '../library/index.js';
 import { MarketSweeper, MarketView, marketCapabilities } from '../market/index.js';
+import type { EmbedFn } from '../rag/ports.js';
 import type { Scheduler } from '../transport/index.js';
 import type { HearthNode, NodeLog } from './types.js';
 
 /** The views every member node replays after the membership view, in order. */
 export function communityViews(community: Community): MaterialisedView[] {
-  return [new MarketView(community.view)];
+  return [new MarketView(community.view), new LibraryView(community.view)];
 }
 
 /**
@@ -43,6 +45,8 @@ export interface CommunityServicesOptions {
   /** Ours while we hold an invite but have not joined yet. */
   credential?: () => InviteCredential | null;
   log?: NodeLog;
+  /** Makes market.search hybrid (words and meaning); without it, it searches by words only. */
+  embed?: EmbedFn;
 }
 
 export function startCommunityServices(options: CommunityServicesOptions): CommunityServices {
@@ -64,7 +68,9 @@ export function startCommunityServices(options: CommunityServicesOptions): Commu
     append: (type: Parameters<Community['append']>[0], data: Record<string, unknown>) => community.append(type, data),
     levelOf: (nodeId: string) => community.view.levelOf(nodeId),
     clock,
-    selfId: community.selfId
+    selfId: community.selfId,
+    embed: options.embed,
+    log: options.log
   };
   for (const registration of marketCapabilities(marketDeps)) withdraw.push(node.register(registration));
   const sweeper = new MarketSweeper({ ...marketDeps, scheduler });

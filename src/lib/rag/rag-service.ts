@@ -119,6 +119,11 @@ export class RagService {
     return [...this.corpora.keys()].sort();
   }
 
+  /** Whether `corpus` here has indexed the document `docCid`. */
+  holds(corpus: string, docCid: string): boolean {
+    return this.corpora.get(corpus)?.documents().some((d) => d.id === docCid) ?? false;
+  }
+
   private offer(): void {
     const names = this.corpusNames;
     if (this.offered === names.join('\n') && this.withdraw.length > 0) return;

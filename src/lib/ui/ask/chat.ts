@@ -4,6 +4,7 @@
  */
 import type { BusView, IdentityView, PeerView, WireError } from '$lib/client/api';
 import { abbreviateId } from '$lib/ui/community/format';
+import type { Passage } from '$lib/ui/library/passages';
 
 export const CHAT_CAPABILITY = 'llm.chat';
 export const CHAT_VERSION = '1.0';
@@ -42,6 +43,22 @@ export interface AssistantTurn {
   /** From the call's trace when the `done` event did not name the provider. */
   servedBy: string | null;
   error: WireError | null;
+  /** The library search behind this answer, when a collection was chosen; null for plain chat. */
+  sources: Grounding | null;
+}
+
+/**
+ * `searching`: `rag.query` under way; `found`: passages went into the prompt; `empty`: nothing matched; `failed`:
+ * the search failed. In the last two the question goes to the model without the library.
+ */
+export interface Grounding {
+  corpus: string;
+  phase: 'searching' | 'found' | 'empty' | 'failed';
+  /** Numbered as the model saw them (or, without a model, the best passages found). */
+  passages: Passage[];
+  error: WireError | null;
+  /** No model in reach: the passages are the answer. */
+  modelless: boolean;
 }
 
 export type Turn = UserTurn | AssistantTurn;

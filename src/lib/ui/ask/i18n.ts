@@ -83,7 +83,26 @@ const en = {
   devicePhase_idle: '',
   devicePhase_loading: 'Loading the model…',
   devicePhase_ready: 'The model is running and offered to the mesh.',
-  devicePhase_error: 'The model could not be loaded.'
+  devicePhase_error: 'The model could not be loaded.',
+  useLibrary: 'Use library',
+  noLibrary: 'None (plain chat)',
+  corpusOption: '{name} ({docs} documents)',
+  corpusUnreachable: '{name} (not reachable now)',
+  libraryUnavailable: 'The library list could not be loaded: {message}',
+  libraryHint: 'Answers use passages from this collection and name their sources.',
+  searching: 'Searching “{corpus}”…',
+  sourcesTitle: 'Sources',
+  sourcePage: 'page {page}',
+  sourceScore: 'score {score}',
+  showPassage: 'Show the passage',
+  citationLabel: 'Source {n}: {title}',
+  openDocumentAtPage: 'Open the document at page {page}',
+  openDocument: 'Open the document',
+  getDocument: 'Get the document (Files)',
+  openFailed: 'The document could not be opened: {message}',
+  noModelPassages: 'No model in reach — here are the best passages from “{corpus}”.',
+  noPassages: 'Nothing in “{corpus}” matched, so this answer does not use the library.',
+  searchFailed: '“{corpus}” could not be searched ({message}), so this answer does not use the library.'
 };
 
 export type Key = keyof typeof en;
@@ -167,7 +186,26 @@ const de: Record<Key, string> = {
   devicePhase_idle: '',
   devicePhase_loading: 'Das Modell wird geladen …',
   devicePhase_ready: 'Das Modell läuft und wird dem Netz angeboten.',
-  devicePhase_error: 'Das Modell konnte nicht geladen werden.'
+  devicePhase_error: 'Das Modell konnte nicht geladen werden.',
+  useLibrary: 'Bibliothek nutzen',
+  noLibrary: 'Keine (normale Unterhaltung)',
+  corpusOption: '{name} ({docs} Dokumente)',
+  corpusUnreachable: '{name} (gerade nicht erreichbar)',
+  libraryUnavailable: 'Die Liste der Bibliothek konnte nicht geladen werden: {message}',
+  libraryHint: 'Antworten stützen sich auf Abschnitte dieser Sammlung und nennen ihre Quellen.',
+  searching: 'Durchsuche „{corpus}“ …',
+  sourcesTitle: 'Quellen',
+  sourcePage: 'Seite {page}',
+  sourceScore: 'Relevanz {score}',
+  showPassage: 'Abschnitt anzeigen',
+  citationLabel: 'Quelle {n}: {title}',
+  openDocumentAtPage: 'Dokument auf Seite {page} öffnen',
+  openDocument: 'Dokument öffnen',
+  getDocument: 'Dokument holen (Dateien)',
+  openFailed: 'Das Dokument konnte nicht geöffnet werden: {message}',
+  noModelPassages: 'Kein Modell erreichbar – hier sind die passendsten Abschnitte aus „{corpus}“.',
+  noPassages: 'In „{corpus}“ passte nichts; diese Antwort nutzt die Bibliothek nicht.',
+  searchFailed: '„{corpus}“ konnte nicht durchsucht werden ({message}); diese Antwort nutzt die Bibliothek nicht.'
 };
 
 const STRINGS: Record<Lang, Record<Key, string>> = { en, de };

@@ -1,0 +1,2 @@
+export * from './library-view.js';
+export * from './library-node.js';
