@@ -238,7 +238,7 @@ export class ClientConnection implements RoomMember, RelayCarrier {
       replaced.announceDeparture();
     }
     // B7: the bridge's own node is listed like a peer; it links to us once the welcome is on its way.
-    this.send(welcomeMessage([...rooms.roommates(this).map((s) => s.peerInfo), ...(node ? [node.peerInfo] : [])]));
+    this.send(welcomeMessage([...rooms.roommates(this).map((s) => s.peerInfo), ...(node ? [node.peerInfo] : [])], this.ctx.messagesPerSecond));
     for (const mate of rooms.roommates(this)) mate.send(peerJoinedMessage(this.peerInfo));
     node?.attach(this);
     this.log.info(

@@ -179,7 +179,8 @@ export interface PeerInfo {
 }
 
 export const challengeMessage = (nonce: string, bridge: { node_id: string; name: string; version: string }) => ({ t: 'challenge', nonce, bridge });
-export const welcomeMessage = (peers: PeerInfo[]) => ({ t: 'welcome', peers });
+/** `messages_per_second` is this client's budget (B5), so it can pace itself instead of losing messages. */
+export const welcomeMessage = (peers: PeerInfo[], messagesPerSecond: number) => ({ t: 'welcome', peers, limits: { messages_per_second: messagesPerSecond } });
 export const peerJoinedMessage = (peer: PeerInfo) => ({ t: 'peer-joined', peer });
 export const peerLeftMessage = (nodeId: string) => ({ t: 'peer-left', node_id: nodeId });
 export const signalMessage = (from: string, signal: SignedSignal) => ({ t: 'signal', from, signal });

@@ -34,7 +34,7 @@ describe('B1 admission', () => {
     const { nonce } = await client.challenge();
     client.send({ t: 'hello', hello: await signedHello(alice, nonce) });
     const welcome = await client.next((m) => m.t === 'welcome', 'welcome');
-    expect(welcome).toEqual({ t: 'welcome', peers: [] });
+    expect(welcome).toEqual({ t: 'welcome', peers: [], limits: { messages_per_second: 400 } });
     expect((await getJson(`${bridge.handle.httpUrl}/health`)).clients).toBe(1);
     client.close();
     await client.waitClosed();

@@ -88,3 +88,18 @@ test('with no model in reach, the Ask page still shows the best passages', async
   await expect(sources.locator('[data-testid="ask-source"][data-n="1"]')).toContainText('Emergency guide', { timeout: 30_000 });
   await expect(sources.getByTestId('source-passage').first()).toContainText('Carbon monoxide');
 });
+
+test('the bridge indexes the document too, so the library answers after the member who added it has gone', async () => {
+  await member.page.getByTestId('nav-library').click();
+  const corpus = member.page.locator('[data-testid="corpus-card"][data-corpus="emergency"]');
+  // Two entries for the guide: the anchor's, and the bridge's own copy (it announces what it indexed).
+  await expect(corpus.getByTestId('library-doc')).toHaveCount(2, { timeout: 30_000 });
+  await anchor.context.close();
+  suite.nodes.splice(suite.nodes.indexOf(anchor), 1);
+  await member.page.getByTestId('library-corpus').selectOption('emergency');
+  await member.page.getByTestId('library-query').fill('how long to boil drinking water');
+  await member.page.getByTestId('library-search').click();
+  const first = member.page.getByTestId('library-passage').first();
+  await expect(first).toContainText('rolling boil', { timeout: 30_000 });
+  await expect(first).toHaveAttribute('data-page', '2');
+});

@@ -15,6 +15,10 @@ export interface RoomPeer {
 
 /** Close code the bridge uses when a newer session with the same NodeID replaced this one (relay/README.md). */
 const SESSION_REPLACED = 4000;
+/** The bridge's default budget (relay/README.md), used until its welcome states the real one. */
+const DEFAULT_MESSAGES_PER_SECOND = 400;
+/** Pace to this share of the budget: the bridge counts in its own one-second windows, which ours do not line up with. */
+const BUDGET_SHARE = 0.8;
 
 export type BridgeStatus = 'connecting' | 'open' | 'closed';
 
@@ -35,6 +39,16 @@ export class BridgeSocket {
   private attempt = 0;
   private stopped = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Messages waiting for budget. The bridge drops what exceeds its per-client budget (B5), and a relayed blob chunk
+   * is seven messages, so a relayed download would lose parts and stall; instead the socket paces itself. Bounded in
+   * practice by the stream window (at most 17 chunks in flight per stream).
+   */
+  private readonly paced: string[] = [];
+  private pacingTimer: ReturnType<typeof setTimeout> | null = null;
+  private perSecond = DEFAULT_MESSAGES_PER_SECOND * BUDGET_SHARE;
+  private windowStart = 0;
+  private sentInWindow = 0;
   status: BridgeStatus = 'closed';
 
   constructor(
@@ -66,8 +80,35 @@ export class BridgeSocket {
 
   private send(message: unknown): boolean {
     if (this.socket?.readyState !== WebSocket.OPEN || this.status !== 'open') return false;
-    this.socket.send(JSON.stringify(message));
+    this.paced.push(JSON.stringify(message));
+    this.drain();
     return true;
+  }
+
+  /** Sends what the budget allows now, in order, and comes back when the next window opens. */
+  private drain(): void {
+    if (this.pacingTimer) return;
+    const socket = this.socket;
+    while (this.paced.length > 0) {
+      if (socket?.readyState !== WebSocket.OPEN) {
+        this.paced.length = 0; // the connection is gone; peers' frames are healed by their own retries
+        return;
+      }
+      const now = Date.now();
+      if (now - this.windowStart >= 1000) {
+        this.windowStart = now;
+        this.sentInWindow = 0;
+      }
+      if (this.sentInWindow >= this.perSecond) {
+        this.pacingTimer = setTimeout(() => {
+          this.pacingTimer = null;
+          this.drain();
+        }, this.windowStart + 1000 - now);
+        return;
+      }
+      this.sentInWindow++;
+      socket.send(this.paced.shift()!);
+    }
   }
 
   private setStatus(status: BridgeStatus, detail?: string): void {
@@ -123,11 +164,14 @@ export class BridgeSocket {
         socket.send(JSON.stringify({ t: 'hello', hello }));
         break;
       }
-      case 'welcome':
+      case 'welcome': {
+        const budget = (message.limits as { messages_per_second?: unknown } | undefined)?.messages_per_second;
+        if (typeof budget === 'number' && Number.isFinite(budget) && budget >= 1) this.perSecond = Math.max(1, Math.floor(budget * BUDGET_SHARE));
         this.attempt = 0;
         this.setStatus('open');
         this.handlers.onRoom(Array.isArray(message.peers) ? (message.peers as RoomPeer[]) : []);
         break;
+      }
       case 'peer-joined':
         if (message.peer && typeof message.peer === 'object') this.handlers.onPeerJoined(message.peer as RoomPeer);
         break;
