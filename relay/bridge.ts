@@ -17,6 +17,7 @@ import {
   type NodeManifest
 } from '../src/lib/core/index.js';
 import { CommunityRegistry } from './community-registry.js';
+import { MirrorEmbedders } from './mirror-embedders.js';
 import type { BridgeConfig } from './config.js';
 import { BridgeCounters } from './counters.js';
 import { loadOrCreateDeviceKey } from './device-key.js';
@@ -91,6 +92,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
   let signalling: Signalling | null = null;
   let communities: CommunityRegistry | null = null;
   let models: ModelMirror | null = null;
+  let embedders: MirrorEmbedders | null = null;
   const servers: Server[] = [];
   let closing: Promise<void> | null = null;
   const closeAll = (): Promise<void> => {
@@ -102,6 +104,7 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       if (signalling) await step('signalling', signalling.close);
       // After the sockets: the member nodes' links are gone, so nothing new reaches the logs while they close.
       if (communities) await step('communities', communities.close.bind(communities));
+      if (embedders) await step('embedders', embedders.close.bind(embedders));
       if (models) await step('models', models.close.bind(models));
       await Promise.all(servers.map((server) => step('listener', () => closeServer(server))));
       log.info('bridge closed');
@@ -118,6 +121,13 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
     const tls = config.httpsPort > 0 ? await loadTlsMaterial({ ...config, commonName: `HearthNet bridge ${config.name}` }) : null;
     if (tls) log.info({ source: tls.source, cert: tls.certPath }, 'tls certificate ready');
 
+    // Scanned before listening (quick); hashing goes on in the background and the mirror answers 503 meanwhile.
+    // Opened before the communities, whose nodes offer the sentence-embedding models found there (as they load).
+    if (config.models.dir !== null) {
+      models = await ModelMirror.open({ dir: config.models.dir, logger: logger.child({ logger: 'relay.models' }) });
+      embedders = MirrorEmbedders.start(models, logger.child({ logger: 'relay.embed' }));
+    }
+
     // Every community replica is open, and its node back in its room, before the first client is let in.
     const held = await CommunityRegistry.open({
       dataDir: config.dataDir,
@@ -126,14 +136,12 @@ export async function startBridge(config: BridgeConfig, options: StartBridgeOpti
       clock,
       logger: logger.child({ logger: 'relay.community' }),
       joinDeadlineMs: options.timing?.joinDeadlineMs,
-      llmServerUrl: config.llm.serverUrl
+      llmServerUrl: config.llm.serverUrl,
+      embedders
     });
     communities = held;
     const heldList = held.list();
     if (heldList.length > 0) log.info({ communities: heldList.map((c) => ({ id: c.community_id, status: c.status, events: c.events })) }, 'community replicas open');
-
-    // Scanned before listening (quick); hashing goes on in the background and the mirror answers 503 meanwhile.
-    if (config.models.dir !== null) models = await ModelMirror.open({ dir: config.models.dir, logger: logger.child({ logger: 'relay.models' }) });
 
     const counters = new BridgeCounters();
     const live = createSignalling({

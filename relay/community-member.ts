@@ -16,6 +16,7 @@ import { LlmService } from '../src/lib/llm/index.js';
 import { OpenAiEngine } from '../src/lib/llm/openai/index.js';
 import { systemScheduler } from '../src/lib/transport/index.js';
 import type { Hello, PeerInfo, Rejection } from './messages.js';
+import type { EmbedderSource } from './mirror-embedders.js';
 import { RelayLink } from './relay-link.js';
 import type { RelayCarrier, RoomNode } from './room-node.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
@@ -49,6 +50,8 @@ export interface CommunityMemberOptions {
   onChange(member: CommunityMember, change: 'status' | 'membership'): void;
   /** Offer this OpenAI-compatible model server's models to the community (llm.chat / llm.complete). */
   llmServerUrl?: string | null;
+  /** Sentence-embedding models the bridge runs (from its model mirror), offered next to the hashed one. */
+  embedders?: EmbedderSource | null;
 }
 
 /** The bridge's model server is checked again this often, so models that appear or vanish there follow. */
@@ -72,11 +75,19 @@ function offerModels(node: HearthNode, url: string, clock: Clock, logger: Logger
   };
 }
 
-/** Offers embed.text with the zero-download model: phones that cannot embed a library ask the bridge. */
-async function offerEmbeddings(node: HearthNode, clock: Clock, logger: Logger): Promise<EmbedService> {
-  const service = new EmbedService({ register: (registration) => node.register(registration), clock, selfId: node.identity().nodeId, log: (level, message, fields) => logger[level](fields ?? {}, message) });
+/**
+ * Offers embed.text with the zero-download model and the bridge's sentence-embedding models, now and as they load:
+ * phones that cannot embed a library ask the bridge. Returns the service and the function that stops following.
+ */
+async function offerEmbeddings(node: HearthNode, clock: Clock, logger: Logger, source: EmbedderSource | null): Promise<{ service: EmbedService; unfollow: () => void }> {
+  const log = (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
+  const service = new EmbedService({ embedders: source?.embedders ?? [], register: (registration) => node.register(registration), clock, selfId: node.identity().nodeId, log });
+  const unfollow =
+    source?.subscribe((embedder) => {
+      service.add(embedder).catch((err: unknown) => log('warn', 'could not offer an embedding model', { model: embedder.model, error: HearthError.from(err).message }));
+    }) ?? (() => {});
   await service.start();
-  return service;
+  return { service, unfollow };
 }
 
 /**
@@ -96,7 +107,8 @@ async function openLibrary(options: CommunityMemberOptions, node: HearthNode, co
     chunks: await DiskChunkStore.open(join(dir, 'chunks')),
     corpora: store,
     files: store,
-    embed: async (texts) => embed.embedLocal(texts),
+    // A new collection is embedded with the best model here; an existing one keeps its own (rag/corpus.ts).
+    embed: async (texts, model) => embed.embedLocal(texts, model ?? embed.preferredModel),
     community: () => ({
       canWrite: () => community.view.member(self) !== undefined,
       append: (type, data) => community.append(type, data),
@@ -133,8 +145,9 @@ export class CommunityMember implements RoomNode {
   private closed = false;
   /** Withdraws the configured model server's llm.* capabilities (set when the bridge offers one). */
   stopModels: (() => void) | null = null;
-  /** embed.text with the zero-download model. */
+  /** embed.text with the zero-download model and the bridge's sentence-embedding models. */
   embeddings: EmbedService | null = null;
+  private unfollowEmbedders: () => void = () => {};
   /** Files and corpora held by the bridge for the community. */
   library: LibraryNode | null = null;
   private readonly stopLibraryUpdates: (() => void)[] = [];
@@ -167,7 +180,7 @@ export class CommunityMember implements RoomNode {
     }
     const node = createNode({ keyPair, clock, scheduler: systemScheduler, displayName: options.displayName, profile: 'bridge', communityId, membership: community, log });
     let member: CommunityMember | null = null;
-    const embeddings = await offerEmbeddings(node, clock, logger);
+    const { service: embeddings, unfollow } = await offerEmbeddings(node, clock, logger, options.embedders ?? null);
     const services = startCommunityServices({
       node,
       community,
@@ -180,6 +193,7 @@ export class CommunityMember implements RoomNode {
     });
     member = new CommunityMember(options, store, community, node, services);
     member.embeddings = embeddings;
+    member.unfollowEmbedders = unfollow;
     if (options.llmServerUrl) member.stopModels = offerModels(node, options.llmServerUrl, clock, logger);
     try {
       member.library = await openLibrary(options, node, community, member.embeddings);
@@ -297,6 +311,7 @@ export class CommunityMember implements RoomNode {
     this.stopModels?.();
     for (const stop of this.stopLibraryUpdates) stop();
     this.library?.stop();
+    this.unfollowEmbedders();
     this.embeddings?.stop();
     this.services.stop();
     this.node.stop();

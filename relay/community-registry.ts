@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { checkInviteUsable, decodeInvite, encodeInvite, type Invite } from '../src/lib/community/index.js';
 import { HearthError, isFullNodeId, shortOf, type Clock, type KeyPair } from '../src/lib/core/index.js';
 import { CommunityMember, type CommunitySummary, type MemberStatus } from './community-member.js';
+import type { EmbedderSource } from './mirror-embedders.js';
 import type { HeldCommunities, RoomChange } from './room-node.js';
 import { eventStorePath } from './sqlite-event-store.js';
 
@@ -50,6 +51,8 @@ export interface CommunityRegistryOptions {
   joinDeadlineMs?: number;
   /** An OpenAI-compatible model server every member node offers as llm.chat / llm.complete. */
   llmServerUrl?: string | null;
+  /** Sentence-embedding models from the bridge's mirror, which every member node offers as embed.text. */
+  embedders?: EmbedderSource | null;
 }
 
 export interface JoinAnswer {
@@ -304,6 +307,7 @@ export class CommunityRegistry implements HeldCommunities {
         clock,
         logger: logger.child({ community: communityId }),
         llmServerUrl: this.options.llmServerUrl ?? null,
+        embedders: this.options.embedders ?? null,
         onChange: (changed, change) => this.onMemberChange(changed, change)
       },
       invite

@@ -23,7 +23,7 @@ export interface DeviceModelPortsOptions {
   save(choice: ModelChoice | null): Promise<void>;
 }
 
-async function mirrorIndex(bridgeUrl: string): Promise<{ index: MirrorIndex | null; state: DeviceSurvey['mirror'] }> {
+export async function mirrorIndex(bridgeUrl: string): Promise<{ index: MirrorIndex | null; state: DeviceSurvey['mirror'] }> {
   try {
     const index = await readMirrorIndex(bridgeUrl);
     return { index, state: index ? 'available' : 'none' };

@@ -21,8 +21,9 @@ export interface ModelChoice {
   allowInternet: boolean;
 }
 
-export interface LoadedModel {
-  engine: LlmEngine;
+/** `E`: what a loaded model is used through — an LLM engine (the default), or an embedder (embedding-model-ports.ts). */
+export interface LoadedModel<E = LlmEngine> {
+  engine: E;
   /** Frees the model (terminates its worker). */
   close(): void;
 }
@@ -39,19 +40,19 @@ export interface DeviceSurvey {
   options: DeviceModelOption[];
 }
 
-export interface DeviceModelPorts {
+export interface DeviceModelPorts<E = LlmEngine> {
   survey(): Promise<DeviceSurvey>;
   /** Aborting `signal` stops the load (its worker is terminated). */
-  load(choice: ModelChoice, onProgress: (progress: LoadProgress) => void, signal: AbortSignal): Promise<LoadedModel>;
+  load(choice: ModelChoice, onProgress: (progress: LoadProgress) => void, signal: AbortSignal): Promise<LoadedModel<E>>;
   /** Hands the engine to the LLM host (null: stop offering). */
-  offer(engine: LlmEngine | null): Promise<void>;
+  offer(engine: E | null): Promise<void>;
   save(choice: ModelChoice | null): Promise<void>;
 }
 
-export class DeviceModel {
+export class DeviceModel<E = LlmEngine> {
   private survey: DeviceSurvey = { webgpu: { usable: false, reason: 'not checked yet', adapter: null }, mirror: 'none', options: [] };
   private chosen: ModelChoice | null = null;
-  private loaded: LoadedModel | null = null;
+  private loaded: LoadedModel<E> | null = null;
   private phase: DeviceModelState['phase'] = 'idle';
   private progress: LoadProgress | null = null;
   private problem: string | null = null;
@@ -61,7 +62,7 @@ export class DeviceModel {
   private loading: AbortController | null = null;
   private retry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly ports: DeviceModelPorts) {}
+  constructor(private readonly ports: DeviceModelPorts<E>) {}
 
   state(): DeviceModelState {
     return {
@@ -102,7 +103,7 @@ export class DeviceModel {
     this.progress = { fraction: 0, text: 'starting' };
     this.problem = null;
     this.changed();
-    let loaded: LoadedModel;
+    let loaded: LoadedModel<E>;
     try {
       if (remember) await this.ports.save(choice);
       if (generation !== this.generation) return this.state(); // unloaded or replaced meanwhile

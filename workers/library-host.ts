@@ -50,7 +50,8 @@ export class LibraryHost {
       chunks: await DexieChunkStore.open(),
       corpora: store,
       files: store,
-      embed: async (texts) => embed.embedLocal(texts),
+      // A new collection is embedded with the best model here; an existing one keeps its own (rag/corpus.ts).
+      embed: async (texts, model) => embed.embedLocal(texts, model ?? embed.preferredModel),
       community,
       onlinePeers: () => node.peers().map((p) => p.nodeId),
       log: (level, message, fields) => {

@@ -3,6 +3,7 @@ import type { AppConfig } from '@mlc-ai/web-llm';
 import type { WireError } from '../src/lib/core/errors.js';
 import type { EnginePortApi } from '../src/lib/llm/port/index.js';
 import type { TransformersDtype } from '../src/lib/llm/transformers/index.js';
+import type { EmbedderDtype } from '../src/lib/embed/transformers-embedder.js';
 
 export interface ModelLoadProgress {
   /** 0…1 of the current step. */
@@ -21,7 +22,23 @@ export interface TransformersLoad {
 
 export type LoadOutcome = { ok: true; id: string; maxConcurrent?: number } | { ok: false; error: WireError };
 
+/** A sentence-embedding model from the bridge's mirror (src/lib/embed/mirror-models.ts). */
+export interface EmbedderLoad {
+  /** `org/repo`, which is also the model's name on the mesh. */
+  model: string;
+  /** The mirror's `<bridge>/models/`; nothing else is fetched from. */
+  baseUrl: string;
+  dtype: EmbedderDtype;
+}
+
+export type EmbedderLoadOutcome = { ok: true; dimensions: number; maxBatch: number } | { ok: false; error: WireError };
+/** Vectors travel as transferred buffers, one per text. */
+export type EmbedOutcome = { ok: true; vectors: Float32Array[] } | { ok: false; error: WireError };
+
 export interface ModelWorkerApi extends EnginePortApi {
   loadWebLlm(modelId: string, appConfig: AppConfig, onProgress: (progress: ModelLoadProgress) => void): Promise<LoadOutcome>;
   loadTransformers(load: TransformersLoad, onProgress: (progress: ModelLoadProgress) => void): Promise<LoadOutcome>;
+  /** Loads a sentence-embedding model instead of a language model (one model a worker, either kind). */
+  loadEmbedder(load: EmbedderLoad, onProgress: (progress: ModelLoadProgress) => void): Promise<EmbedderLoadOutcome>;
+  embed(texts: string[]): Promise<EmbedOutcome>;
 }

@@ -1,5 +1,6 @@
 /**
- * A model worker (DESIGN §1): runs one model — WebLLM on the GPU or transformers.js on the processor — so downloads,
+ * A model worker (DESIGN §1): runs one model — WebLLM on the GPU or transformers.js on the processor, a language
+ * model or a sentence-embedding model (used through `embed`, not the engine port) — so downloads,
  * shader compiles and inference never stall the node worker, which keeps answering pings, sync and every other call
  * meanwhile. The node worker spawns one per loaded model, loads it here, and uses it as an ordinary engine through
  * the engine port (src/lib/llm/port). Terminating the worker frees the model's memory.
@@ -15,15 +16,33 @@ import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import { HearthError, type WireError } from '../src/lib/core/errors.js';
 import type { LlmEngine } from '../src/lib/llm/engine.js';
 import { serveEngine, type EnginePortApi } from '../src/lib/llm/port/index.js';
-import type { LoadOutcome, ModelLoadProgress, ModelWorkerApi, TransformersLoad } from './model-worker-api.js';
+import type { Embedder } from '../src/lib/embed/embedder.js';
+import type { EmbedderLoad, LoadOutcome, ModelLoadProgress, ModelWorkerApi, TransformersLoad } from './model-worker-api.js';
 
 let served: EnginePortApi | null = null;
 let engine: (LlmEngine & { dispose?(): Promise<void> }) | null = null;
+let embedder: Embedder | null = null;
+const wasmPaths = () => ({ wasm: new URL(ortWasm, self.location.href).href, mjs: new URL(ortMjs, self.location.href).href });
+
+/** Progress arrives per file; people want one bar for the whole model. */
+function wholeModelProgress(onProgress: (progress: ModelLoadProgress) => void) {
+  const files = new Map<string, { loaded: number; total: number }>();
+  return (p: { file: string; loaded: number; total: number }) => {
+    files.set(p.file, { loaded: p.loaded, total: p.total });
+    let loadedBytes = 0;
+    let totalBytes = 0;
+    for (const file of files.values()) {
+      loadedBytes += file.loaded;
+      totalBytes += file.total;
+    }
+    onProgress({ fraction: totalBytes > 0 ? loadedBytes / totalBytes : 0, text: p.file });
+  };
+}
 
 const notLoaded = (): WireError => new HearthError('not_implemented', 'no model is loaded in this model worker').toWire();
 
 async function loaded(load: () => Promise<LlmEngine>): Promise<LoadOutcome> {
-  if (engine) return { ok: false, error: new HearthError('bad_request', 'this model worker already holds a model').toWire() };
+  if (engine || embedder) return { ok: false, error: new HearthError('bad_request', 'this model worker already holds a model').toWire() };
   try {
     engine = await load();
     served = serveEngine(engine);
@@ -54,26 +73,45 @@ const api: ModelWorkerApi = {
         source: { baseUrl: load.baseUrl },
         dtype: load.dtype,
         device: 'wasm',
-        wasmPaths: { wasm: new URL(ortWasm, self.location.href).href, mjs: new URL(ortMjs, self.location.href).href }
+        wasmPaths: wasmPaths()
       });
-      // Progress arrives per file; people want one bar for the whole model.
-      const files = new Map<string, { loaded: number; total: number }>();
-      await transformers.load((p) => {
-        files.set(p.file, { loaded: p.loaded, total: p.total });
-        let loadedBytes = 0;
-        let totalBytes = 0;
-        for (const file of files.values()) {
-          loadedBytes += file.loaded;
-          totalBytes += file.total;
-        }
-        onProgress({ fraction: totalBytes > 0 ? loadedBytes / totalBytes : 0, text: p.file });
-      });
+      await transformers.load(wholeModelProgress(onProgress));
       return transformers;
     });
   },
 
+  async loadEmbedder(load: EmbedderLoad, onProgress: (progress: ModelLoadProgress) => void) {
+    if (engine || embedder) return { ok: false, error: new HearthError('bad_request', 'this model worker already holds a model').toWire() };
+    try {
+      const { TransformersEmbedder } = await import('../src/lib/embed/transformers-embedder.js');
+      const loading = new TransformersEmbedder({
+        model: load.model,
+        source: { baseUrl: load.baseUrl },
+        dtype: load.dtype,
+        device: 'wasm',
+        wasmPaths: wasmPaths(),
+        onProgress: wholeModelProgress(onProgress)
+      });
+      await loading.load();
+      embedder = loading;
+      return { ok: true, dimensions: loading.dimensions, maxBatch: loading.maxBatch };
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
+  async embed(texts: string[]) {
+    if (!embedder) return { ok: false, error: notLoaded() };
+    try {
+      const vectors = await embedder.embed(texts, new AbortController().signal);
+      return Comlink.transfer({ ok: true as const, vectors }, vectors.map((v) => v.buffer as ArrayBuffer));
+    } catch (err) {
+      return { ok: false, error: HearthError.from(err).toWire() };
+    }
+  },
+
   async id() {
-    return engine?.id ?? 'none';
+    return engine?.id ?? embedder?.id ?? 'none';
   },
   async models() {
     return served ? served.models() : { ok: false, error: notLoaded() };

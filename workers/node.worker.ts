@@ -24,6 +24,8 @@ import { LlmHost } from './llm-host.js';
 import { LibraryHost } from './library-host.js';
 import { DeviceModel } from './device-model.js';
 import { deviceModelPorts } from './device-model-ports.js';
+import { embeddingModelPorts, embeddingModelState } from './embedding-model-ports.js';
+import type { Embedder } from '../src/lib/embed/embedder.js';
 import { systemScheduler, type StreamEvent } from '../src/lib/transport/index.js';
 
 const PEER_LIST_COALESCE_MS = 100;
@@ -39,6 +41,11 @@ let communityId = '';
 let host: CommunityHost;
 let llm: LlmHost;
 let deviceModel: DeviceModel;
+let embed: EmbedService;
+/** The sentence-embedding model this browser runs (from the bridge's mirror), offered as embed.text. */
+let embeddingModel: DeviceModel<Embedder>;
+const embeddingModelListeners = new Map<number, () => void>();
+let lastEmbeddingModelListener = 0;
 let library: LibraryHost;
 /** Files and Library pages listening, by subscription id (a page unsubscribes when it is left). */
 const libraryListeners = new Map<number, () => void>();
@@ -194,7 +201,7 @@ const api: NodeWorkerApi = {
     });
     offerEcho(settings.echoOffered === true);
     // embed.text with the zero-download model: this device can index and search a library with no model at all.
-    const embed = new EmbedService({ register: (r) => node.register(r), clock: systemClock, selfId: keyPair.nodeId });
+    embed = new EmbedService({ register: (r) => node.register(r), clock: systemClock, selfId: keyPair.nodeId });
     await embed.start();
     await host.attach(node, async (texts) => embed.embedLocal(texts));
     llm = new LlmHost(node, async (llmServerUrl) => store.saveSettings({ ...(await store.settings()), llmServerUrl }));
@@ -210,6 +217,21 @@ const api: NodeWorkerApi = {
     );
     void deviceModel.refresh().then(() => {
       if (settings.deviceModel) void deviceModel.restore(settings.deviceModel);
+    });
+    let offeredEmbedder: string | null = null;
+    embeddingModel = new DeviceModel<Embedder>(
+      embeddingModelPorts({
+        bridgeUrl: httpOriginOf(options.bridgeUrl) ?? self.location.origin,
+        offer: async (embedder) => {
+          if (offeredEmbedder) embed.remove(offeredEmbedder);
+          offeredEmbedder = null;
+          if (embedder && (await embed.add(embedder))) offeredEmbedder = embedder.model;
+        },
+        save: async (choice) => store.saveSettings({ ...(await store.settings()), embeddingModel: choice?.id ?? null })
+      })
+    );
+    void embeddingModel.refresh().then(() => {
+      if (settings.embeddingModel) void embeddingModel.restore({ backend: 'transformers', id: settings.embeddingModel, allowInternet: false });
     });
     return identityView();
   },
@@ -288,6 +310,29 @@ const api: NodeWorkerApi = {
 
   async unloadDeviceModel() {
     return deviceModel.unload();
+  },
+
+  async embeddingModel() {
+    return embeddingModelState(await embeddingModel.refresh(), embed);
+  },
+
+  async subscribeEmbeddingModel(listener) {
+    const id = ++lastEmbeddingModelListener;
+    embeddingModelListeners.set(id, embeddingModel.subscribe((state) => listener(embeddingModelState(state, embed))));
+    return id;
+  },
+
+  async unsubscribeEmbeddingModel(id) {
+    embeddingModelListeners.get(id)?.();
+    embeddingModelListeners.delete(id);
+  },
+
+  async loadEmbeddingModel(id) {
+    return embeddingModelState(await embeddingModel.load({ backend: 'transformers', id: String(id), allowInternet: false }), embed);
+  },
+
+  async unloadEmbeddingModel() {
+    return embeddingModelState(await embeddingModel.unload(), embed);
   },
 
   async files() {

@@ -111,6 +111,32 @@ export interface DeviceModelState {
   problem: string | null;
 }
 
+/** A sentence-embedding model on the bridge's mirror, as the Library page's card lists it. */
+export interface EmbeddingModelOption {
+  /** `org/repo`: also the model's name in embed.text. */
+  id: string;
+  /** What loading it downloads from the bridge. */
+  sizeMB: number;
+}
+
+/**
+ * The sentence-embedding model this browser runs (for better library search), loaded from the bridge's mirror only —
+ * never from the internet — and offered to the mesh as embed.text.
+ */
+export interface EmbeddingModelState {
+  /** Whether the bridge serves model files (`models.dir`); `options` lists the embedding models among them. */
+  mirror: 'available' | 'none' | 'unreachable';
+  options: EmbeddingModelOption[];
+  /** The model turned on here (kept across reloads), loaded or loading. */
+  chosen: string | null;
+  phase: 'idle' | 'loading' | 'ready' | 'error';
+  progress: { fraction: number; text: string } | null;
+  problem: string | null;
+  /** Models this node embeds with now, and the one its new library collections use. */
+  models: string[];
+  preferred: string;
+}
+
 /** A member as the Community page lists them. */
 export interface MemberView {
   nodeId: string;
@@ -346,6 +372,15 @@ export interface NodeWorkerApi {
   loadDeviceModel(choice: { backend: DeviceModelBackend; id: string; allowInternet: boolean }): Promise<DeviceModelState>;
   /** Stops offering the model and frees its memory. */
   unloadDeviceModel(): Promise<DeviceModelState>;
+  /** The bridge's sentence-embedding models, and the one this browser runs. */
+  embeddingModel(): Promise<EmbeddingModelState>;
+  /** Calls `listener` now and on every change (loading progress included); returns an id for unsubscribing. */
+  subscribeEmbeddingModel(listener: (state: EmbeddingModelState) => void): Promise<number>;
+  unsubscribeEmbeddingModel(id: number): Promise<void>;
+  /** Loads a mirrored sentence-embedding model in a model worker, offers it, and uses it for new collections. */
+  loadEmbeddingModel(id: string): Promise<EmbeddingModelState>;
+  /** Stops offering it and frees its memory; collections embedded with it answer by their words until it is back. */
+  unloadEmbeddingModel(): Promise<EmbeddingModelState>;
   /** Offers (or with null stops offering) an OpenAI-compatible model server from this device; checks it at once. */
   setLlmServer(url: string | null): Promise<LlmSettings>;
   /** Files this device holds or has heard of, with downloads. */

@@ -4,7 +4,10 @@
  * `params.dimensions` (DESIGN §3.11, like llm.*) — and answers each call with the vectors and the model that made them.
  *
  * The zero-download hashed model is always present and is the default: a call that names no model may be routed to
- * any node, and only a model every node has makes those vectors comparable wherever they were made.
+ * any node, and only a model every node has makes those vectors comparable wherever they were made. Embedders can be
+ * added and removed while the node runs (a model the person turns on, or one found on the bridge's mirror); the offer
+ * follows. The preferred model — the first sentence model added, else the hashed one — is what this node embeds new
+ * library collections with; a collection keeps its model after that (rag/corpus.ts).
  */
 import { HearthError, type Clock } from '../core/index.js';
 import type { CapabilityRegistration } from '../bus/index.js';
@@ -44,6 +47,8 @@ export class EmbedService {
   private readonly owners = new Map<string, Embedder>();
   private readonly pending: Embedder[] = [];
   private withdraw: (() => void) | null = null;
+  private started = false;
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly options: EmbedServiceOptions) {
     const given = options.embedders ?? [];
@@ -62,6 +67,11 @@ export class EmbedService {
   /** The default model: the one a call without `params.model` gets. */
   get defaultModel(): string {
     return this.owners.has(HASHED_NGRAMS_MODEL) ? HASHED_NGRAMS_MODEL : this.models[0];
+  }
+
+  /** What this node embeds a new library collection with: the first other model added, else the default. */
+  get preferredModel(): string {
+    return this.models.find((m) => m !== HASHED_NGRAMS_MODEL) ?? this.defaultModel;
   }
 
   dimensionsOf(model: string): number | undefined {
@@ -83,13 +93,49 @@ export class EmbedService {
       this.pending.splice(this.pending.indexOf(embedder), 1);
       if (!this.owners.has(embedder.model)) this.owners.set(embedder.model, embedder);
     }
+    this.started = true;
     this.offer();
     return this.models;
   }
 
   stop(): void {
+    this.started = false;
     this.withdraw?.();
     this.withdraw = null;
+  }
+
+  /**
+   * Loads `embedder` (when it needs loading) and offers its model from now on — at once when the service has started.
+   * A failed load throws and changes nothing. A model already here keeps its embedder; returns false then.
+   */
+  async add(embedder: Embedder): Promise<boolean> {
+    await embedder.load?.();
+    if (this.owners.has(embedder.model)) return false;
+    this.owners.set(embedder.model, embedder);
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Stops embedding with `model` (calls naming it get not_implemented from now on) and offers the rest. The hashed
+   * default cannot be removed. The caller frees the embedder. Returns whether the model was here.
+   */
+  remove(model: string): boolean {
+    if (model === HASHED_NGRAMS_MODEL) throw new HearthError('bad_request', `${HASHED_NGRAMS_MODEL} is every node's default and cannot be removed`);
+    if (!this.owners.delete(model)) return false;
+    this.changed();
+    return true;
+  }
+
+  /** `listener` hears when the models change (added, removed). Returns the function that unsubscribes. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    if (this.started) this.offer();
+    for (const listener of [...this.listeners]) listener();
   }
 
   /** Embeds in this node without the bus (no count or length limits; batched by the embedder's maxBatch). */
@@ -99,7 +145,7 @@ export class EmbedService {
   }
 
   private offer(): void {
-    this.stop();
+    this.withdraw?.();
     const models = this.models;
     const dimensions = Object.fromEntries(models.map((m) => [m, this.owners.get(m)!.dimensions]));
     this.withdraw = this.options.register({

@@ -2,6 +2,9 @@
  * One corpus: documents in, ranked chunks out. Ingest extracts text, chunks it, optionally embeds the chunks through
  * the EmbedFn port, and indexes them lexically (BM25) and, when embedded, as vectors of one model. A query is
  * lexical when no embedder is given (or nothing is embedded yet), hybrid (BM25 + cosine, fused by RRF) otherwise.
+ * A corpus keeps the model it was first embedded with: later ingests and queries ask the EmbedFn for that model, so
+ * a node that loads a better model later does not turn its old corpora lexical; when the node no longer has it,
+ * queries are lexical and new documents are indexed by their words.
  * Ingest is idempotent on the document id (M05 §4.3) and all-or-nothing: a failed extraction or embedding leaves
  * the corpus unchanged.
  */
@@ -129,9 +132,9 @@ export class Corpus {
     const extracted = await extractText(input.bytes, mediaType);
     const chunks = chunkSegments(input.id, extracted.segments, this);
     if (chunks.length === 0) throw new HearthError('bad_request', `document "${input.id}" has no text to index`, { extra: { reason: 'empty_document' } });
-    let embedding = embed ? await this.#embedChunks(chunks, embed) : undefined;
-    // The node's embedder changed (a model loaded or went away): index this one by its words only, rather than
-    // mix vectors of two models or refuse the document.
+    let embedding = embed ? await this.#embedChunks(chunks, embed, this.#vectors?.model) : undefined;
+    // Vectors of another model (an EmbedFn that could not honour the model asked for): index this one by its words
+    // only, rather than mix vectors of two models or refuse the document.
     if (embedding && this.#vectors && embedding.model !== this.#vectors.model) embedding = undefined;
     if (this.#documents.has(input.id)) return this.ingest(input); // a concurrent ingest of the same id won the race
 
@@ -181,7 +184,13 @@ export class Corpus {
       return { mode: 'lexical', chunks: lexical.map((s, i) => this.#ranked(s, i, { lexical: i + 1 })) };
     }
     const candidates = Math.max(FUSION_MIN_CANDIDATES, FUSION_CANDIDATES_PER_K * k);
-    const embedding = await options.embed([text]);
+    let embedding: Embedding;
+    try {
+      embedding = await options.embed([text], vectors.model);
+    } catch (err) {
+      if (isModelMissing(err)) return this.query(text, { ...options, embed: undefined }); // the model is gone: words only
+      throw err;
+    }
     const queryVector = embedding.vectors[0];
     if (!queryVector) throw new HearthError('internal_error', 'the embedder returned no vector for the query');
     if (embedding.model !== vectors.model) return this.query(text, { ...options, embed: undefined }); // other model: words only
@@ -233,12 +242,19 @@ export class Corpus {
     return corpus;
   }
 
-  async #embedChunks(chunks: Chunk[], embed: EmbedFn): Promise<Embedding> {
+  /** undefined when the corpus's model (`wanted`) is no longer on the node: the document is indexed by its words. */
+  async #embedChunks(chunks: Chunk[], embed: EmbedFn, wanted: string | undefined): Promise<Embedding | undefined> {
     let model: string | undefined;
     const vectors: Float32Array[] = [];
     for (let i = 0; i < chunks.length; i += EMBED_BATCH_TEXTS) {
       const batch = chunks.slice(i, i + EMBED_BATCH_TEXTS);
-      const result = await embed(batch.map(embedText));
+      let result: Embedding;
+      try {
+        result = await embed(batch.map(embedText), wanted);
+      } catch (err) {
+        if (wanted !== undefined && isModelMissing(err)) return undefined;
+        throw err;
+      }
       if (result.vectors.length !== batch.length) {
         throw new HearthError('internal_error', `the embedder returned ${result.vectors.length} vectors for ${batch.length} texts`);
       }
@@ -271,6 +287,11 @@ export class Corpus {
     if (ranks.vector !== undefined) out.ranks.vector = ranks.vector;
     return out;
   }
+}
+
+/** The EmbedFn's answer when the node does not have the model asked for (EmbedService: not_implemented). */
+function isModelMissing(err: unknown): boolean {
+  return err instanceof HearthError && (err.code === 'not_implemented' || err.code === 'not_found');
 }
 
 /** What BM25 sees: the chunk's words plus its section path, so a heading's words find the section's chunks. */

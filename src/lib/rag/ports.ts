@@ -9,4 +9,8 @@ export interface Embedding {
   vectors: Float32Array[];
 }
 
-export type EmbedFn = (texts: string[]) => Promise<Embedding>;
+/**
+ * `model`: embed with this model (a corpus names the one it was first embedded with); absent: the node's choice (its
+ * preferred model, for a corpus not embedded yet). A node that no longer has `model` rejects with `not_implemented`.
+ */
+export type EmbedFn = (texts: string[], model?: string) => Promise<Embedding>;

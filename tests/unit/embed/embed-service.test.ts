@@ -125,6 +125,50 @@ describe('embed.text (contract §4.3)', () => {
     await expect(service.embedLocal(['a'], 'nope')).rejects.toMatchObject({ code: 'not_implemented' });
   });
 
+  it('adds and removes embedders while running: the offer follows, and the preferred model is the first sentence model', async () => {
+    const { bus, service } = await setUp();
+    const offered = () => bus.capabilities().find((c) => c.name === 'embed.text')?.params;
+    const changes: string[][] = [];
+    service.subscribe(() => changes.push(service.models));
+    expect(service.preferredModel).toBe(HASHED_NGRAMS_MODEL);
+
+    const first = new CountingEmbedder('hearth/first', 4, 3);
+    expect(await service.add(first)).toBe(true);
+    expect(first.loaded).toBe(true);
+    expect(await service.add(new CountingEmbedder('hearth/second', 2))).toBe(true);
+    expect(await service.add(new CountingEmbedder('hearth/first'))).toBe(false); // a model already here keeps its embedder
+    expect(offered()).toEqual({ model: HASHED_NGRAMS_MODEL, models: [HASHED_NGRAMS_MODEL, 'hearth/first', 'hearth/second'], dimensions: { [HASHED_NGRAMS_MODEL]: 1024, 'hearth/first': 3, 'hearth/second': 3 } });
+    // The default stays the hashed model (comparable on every node); new collections prefer the sentence model.
+    expect([service.defaultModel, service.preferredModel]).toEqual([HASHED_NGRAMS_MODEL, 'hearth/first']);
+    const response = (await bus.call('embed.text', '1.0', embed(['abc'], { model: 'hearth/second' }))) as EmbedTextResponse;
+    expect([response.meta.model, response.output.dim]).toEqual(['hearth/second', 3]);
+
+    expect(service.remove('hearth/first')).toBe(true);
+    expect(service.remove('hearth/first')).toBe(false);
+    expect(service.preferredModel).toBe('hearth/second');
+    expect(offered()).toMatchObject({ models: [HASHED_NGRAMS_MODEL, 'hearth/second'] });
+    await expect(service.embedLocal(['a'], 'hearth/first')).rejects.toMatchObject({ code: 'not_implemented' });
+    expect(() => service.remove(HASHED_NGRAMS_MODEL)).toThrow(/cannot be removed/);
+    expect(changes).toEqual([
+      [HASHED_NGRAMS_MODEL, 'hearth/first'],
+      [HASHED_NGRAMS_MODEL, 'hearth/first', 'hearth/second'],
+      [HASHED_NGRAMS_MODEL, 'hearth/second']
+    ]);
+  });
+
+  it('an embedder that fails to load is not added; one added before start is offered at start, not before', async () => {
+    const t = makeBus();
+    const service = new EmbedService({ register: (r) => t.bus.register(r), clock: t.time, selfId: SELF });
+    await expect(service.add(new CountingEmbedder('hearth/broken', 4, 3, true))).rejects.toMatchObject({ code: 'partition' });
+    expect(await service.add(new CountingEmbedder('hearth/early'))).toBe(true);
+    expect(t.bus.capabilities().some((c) => c.name === 'embed.text')).toBe(false);
+    await service.start();
+    expect(t.bus.capabilities().find((c) => c.name === 'embed.text')?.params).toMatchObject({ models: [HASHED_NGRAMS_MODEL, 'hearth/early'] });
+    service.stop();
+    await service.add(new CountingEmbedder('hearth/late'));
+    expect(t.bus.capabilities().some((c) => c.name === 'embed.text')).toBe(false); // stopped stays stopped
+  });
+
   it('withdraws embed.text on stop', async () => {
     const { bus, service } = await setUp();
     service.stop();

@@ -21,6 +21,8 @@ export interface DeviceSettings {
   llmServerUrl?: string | null;
   /** The model this browser runs and offers (loaded again at start), or absent. */
   deviceModel?: { backend: 'webllm' | 'transformers'; id: string; allowInternet: boolean } | null;
+  /** The sentence-embedding model this browser runs from the bridge's mirror (loaded again at start), or absent. */
+  embeddingModel?: string | null;
   /** The community this device is in or joining (with the invite text while joining). */
   community?: { id: string; invite?: string };
 }
