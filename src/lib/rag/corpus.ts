@@ -30,7 +30,12 @@ export interface DocumentInput {
   bytes: Uint8Array;
   tags?: string[];
   language?: string;
+  /** Contract §4.5 `metadata` (author, year, …), already checked by the service. */
+  metadata?: DocumentMetadata;
 }
+
+/** Flat, small and JSON-safe: what rag.ingest accepts as `input.metadata`. */
+export type DocumentMetadata = Record<string, string | number | boolean>;
 
 export interface DocumentRecord {
   id: string;
@@ -39,6 +44,7 @@ export interface DocumentRecord {
   tags: string[];
   language?: string;
   pages?: number;
+  metadata?: DocumentMetadata;
   chunks: number;
   tokens: number;
   embedded: boolean;
@@ -158,6 +164,7 @@ export class Corpus {
     };
     if (input.language !== undefined) record.language = input.language;
     if (extracted.pages !== undefined) record.pages = extracted.pages;
+    if (input.metadata && Object.keys(input.metadata).length > 0) record.metadata = { ...input.metadata };
     this.#documents.set(input.id, record);
     return { documentId: input.id, chunksIndexed: chunks.length, tokensIndexed: tokens, alreadyIndexed: false };
   }

@@ -14,6 +14,8 @@ export interface RagFilter {
   language?: string;
   /** Inclusive, 1-based. */
   pages?: { from?: number; to?: number };
+  /** Inclusive, on the document's `metadata.year` (contract §4.4 `min_year`); a document without a year is left out. */
+  years?: { min?: number; max?: number };
 }
 
 export interface FilterableDocument {
@@ -21,6 +23,7 @@ export interface FilterableDocument {
   mediaType: string;
   tags: readonly string[];
   language?: string;
+  metadata?: Readonly<Record<string, unknown>>;
 }
 
 export function validateFilter(filter: RagFilter): void {
@@ -35,6 +38,11 @@ export function validateFilter(filter: RagFilter): void {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new HearthError('bad_request', `filter.pages.${name} must be a page number ≥ 1`);
   }
   if (from !== undefined && to !== undefined && from > to) throw new HearthError('bad_request', 'filter.pages.from is after filter.pages.to');
+  const { min, max } = filter.years ?? {};
+  for (const [name, value] of [['min_year', min], ['max_year', max]] as const) {
+    if (value !== undefined && !Number.isInteger(value)) throw new HearthError('bad_request', `filter.${name} must be a whole year such as 2000`);
+  }
+  if (min !== undefined && max !== undefined && min > max) throw new HearthError('bad_request', 'filter.min_year is after filter.max_year');
 }
 
 /** A predicate over chunks, or undefined when the filter lets everything through. */
@@ -46,7 +54,9 @@ export function chunkPredicate(filter: RagFilter | undefined, documentOf: (id: s
   const tags = filter.tags && [...new Set(filter.tags.map((t) => t.toLowerCase()))];
   const { from, to } = filter.pages ?? {};
   const hasPageRange = from !== undefined || to !== undefined;
-  if (!ids && !types && !tags?.length && filter.language === undefined && !hasPageRange) return undefined;
+  const { min: minYear, max: maxYear } = filter.years ?? {};
+  const hasYearRange = minYear !== undefined || maxYear !== undefined;
+  if (!ids && !types && !tags?.length && filter.language === undefined && !hasPageRange && !hasYearRange) return undefined;
   return (chunk) => {
     if (ids && !ids.has(chunk.documentId)) return false;
     const doc = documentOf(chunk.documentId);
@@ -54,6 +64,12 @@ export function chunkPredicate(filter: RagFilter | undefined, documentOf: (id: s
     if (types && !types.has(doc.mediaType)) return false;
     if (tags && !tags.every((tag) => doc.tags.includes(tag))) return false;
     if (filter.language !== undefined && doc.language !== filter.language) return false;
+    if (hasYearRange) {
+      const year = doc.metadata?.year;
+      if (typeof year !== 'number') return false;
+      if (minYear !== undefined && year < minYear) return false;
+      if (maxYear !== undefined && year > maxYear) return false;
+    }
     if (hasPageRange) {
       if (chunk.page === undefined) return false;
       if (from !== undefined && chunk.page < from) return false;

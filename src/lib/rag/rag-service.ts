@@ -9,7 +9,7 @@
  */
 import { HearthError, isCid, type Clock } from '../core/index.js';
 import type { CapabilityRegistration } from '../bus/index.js';
-import { Corpus } from './corpus.js';
+import { Corpus, type DocumentMetadata } from './corpus.js';
 import type { RagFilter } from './filters.js';
 import type { EmbedFn } from './ports.js';
 import { RAG_DEFAULT_K, RAG_MAX_K } from './constants.js';
@@ -20,7 +20,11 @@ const MAX_QUERY_CHARS = 2_000;
 const MAX_TITLE_CHARS = 300;
 /** Ingest reads, extracts and embeds a whole document: minutes for a long PDF on a phone. */
 const INGEST_TIMEOUT_SECONDS = 600;
-const FILTER_KEYS = ['language', 'doc_cids', 'media_types', 'tags', 'page_from', 'page_to'] as const;
+const FILTER_KEYS = ['language', 'doc_cids', 'media_types', 'tags', 'page_from', 'page_to', 'min_year', 'max_year'] as const;
+/** input.metadata of rag.ingest (contract §4.5): a flat object of at most this many short values. */
+const MAX_METADATA_KEYS = 16;
+const MAX_METADATA_VALUE_CHARS = 200;
+const METADATA_KEY = /^[a-z][a-z0-9_]{0,31}$/;
 
 export interface BlobReader {
   /** The blob's bytes, or null when this node cannot resolve the CID. */
@@ -78,13 +82,32 @@ function filterOf(value: unknown): RagFilter | undefined {
   const unknown = Object.keys(wire).filter((k) => !(FILTER_KEYS as readonly string[]).includes(k));
   if (unknown.length > 0) bad(`input.filter does not know ${unknown.join(', ')}; it accepts ${FILTER_KEYS.join(', ')}`);
   const pages = wire.page_from !== undefined || wire.page_to !== undefined ? { from: wire.page_from as number | undefined, to: wire.page_to as number | undefined } : undefined;
+  const years = wire.min_year !== undefined || wire.max_year !== undefined ? { min: wire.min_year as number | undefined, max: wire.max_year as number | undefined } : undefined;
   return {
+    years,
     language: wire.language as string | undefined,
     documentIds: wire.doc_cids as string[] | undefined,
     mediaTypes: wire.media_types as string[] | undefined,
     tags: wire.tags as string[] | undefined,
     pages
   };
+}
+
+/** Checks rag.ingest's `input.metadata`: flat, small, JSON-safe, `year` a whole number when given. */
+function metadataOf(value: unknown): DocumentMetadata | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) bad('input.metadata must be an object such as {"author": "…", "year": 2024}');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_METADATA_KEYS) bad(`input.metadata may have at most ${MAX_METADATA_KEYS} keys`);
+  const metadata: DocumentMetadata = {};
+  for (const [key, item] of entries) {
+    if (!METADATA_KEY.test(key)) bad(`input.metadata key ${JSON.stringify(key).slice(0, 40)} must be lowercase letters, digits and "_"`);
+    const ok = typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && item.length <= MAX_METADATA_VALUE_CHARS);
+    if (!ok) bad(`input.metadata.${key} must be text of at most ${MAX_METADATA_VALUE_CHARS} characters, a number or true/false`);
+    metadata[key] = item as string | number | boolean;
+  }
+  if (metadata.year !== undefined && !Number.isInteger(metadata.year)) bad('input.metadata.year must be a whole year such as 2024');
+  return metadata;
 }
 
 export class RagService {
@@ -189,6 +212,7 @@ export class RagService {
     const title = input.title;
     if (typeof title !== 'string' || title.trim() === '' || title.length > MAX_TITLE_CHARS) bad(`input.title must be text of 1 to ${MAX_TITLE_CHARS} characters`);
     if (input.language !== undefined && typeof input.language !== 'string') bad('input.language must be a language code such as "de"');
+    const metadata = metadataOf(input.metadata);
     if (this.damaged.has(name)) {
       throw new HearthError('internal_error', `the saved index of corpus "${name}" could not be read at start; it is kept untouched — ingest into another corpus name`);
     }
@@ -196,7 +220,7 @@ export class RagService {
     if (!bytes) throw new HearthError('not_found', `the document ${cid} is not in this node's blob store; add or fetch the file first`);
     const corpus = this.corpora.get(name) ?? new Corpus();
     const tags = Array.isArray(input.tags) ? input.tags.filter((t): t is string => typeof t === 'string') : undefined;
-    const result = await corpus.ingest({ id: cid, title, mediaType: mediaTypeOf(bytes, title, input.media_type), bytes, language: input.language as string | undefined, tags }, this.options.embed ?? undefined);
+    const result = await corpus.ingest({ id: cid, title, mediaType: mediaTypeOf(bytes, title, input.media_type), bytes, language: input.language as string | undefined, tags, metadata }, this.options.embed ?? undefined);
     if (!this.corpora.has(name)) this.corpora.set(name, corpus);
     let eventId: string | null = null;
     if (!result.alreadyIndexed) {

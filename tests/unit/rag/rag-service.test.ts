@@ -79,13 +79,32 @@ describe('rag.* (contract §4.4–4.6)', () => {
     const manifest = await t.blobs.add(new TextEncoder().encode('Wasser abkochen.'));
     await call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: manifest.cid, title: 'kurz.txt' } });
     await expect(call(t, 'rag.query', { params: { corpus: 'notfall' }, input: { query: 'Wasser', k: 21 } })).rejects.toMatchObject({ code: 'bad_request' });
-    await expect(call(t, 'rag.query', { params: { corpus: 'notfall' }, input: { query: 'Wasser', filter: { min_year: 2000 } } })).rejects.toMatchObject({
+    await expect(call(t, 'rag.query', { params: { corpus: 'notfall' }, input: { query: 'Wasser', filter: { since: 2000 } } })).rejects.toMatchObject({
       code: 'bad_request',
       message: expect.stringContaining('min_year')
     });
+    await expect(call(t, 'rag.query', { params: { corpus: 'notfall' }, input: { query: 'Wasser', filter: { min_year: 'old' } } })).rejects.toMatchObject({ code: 'bad_request' });
     const absent = 'blake3:' + 'ab'.repeat(32);
     await expect(call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: absent, title: 'x' } })).rejects.toMatchObject({ code: 'not_found' });
     await expect(call(t, 'rag.ingest', { params: { corpus: 'Not Valid' }, input: { doc_cid: manifest.cid, title: 'x' } })).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
+  it('keeps a document\'s metadata and filters by year (contract §4.4 min_year, §4.5 metadata)', async () => {
+    const t = await setUp();
+    const old = await t.blobs.add(new TextEncoder().encode('Wasser zehn Minuten abkochen, sagte man früher.'));
+    const recent = await t.blobs.add(new TextEncoder().encode('Wasser eine Minute sprudelnd abkochen genügt.'));
+    const undated = await t.blobs.add(new TextEncoder().encode('Wasser abkochen, dann abgedeckt abkühlen lassen.'));
+    await call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: old.cid, title: 'Alt', metadata: { author: 'Amt', year: 1985 } } });
+    await call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: recent.cid, title: 'Neu', metadata: { year: 2024 } } });
+    await call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: undated.cid, title: 'Ohne Jahr' } });
+    const titles = async (filter?: Record<string, unknown>) =>
+      (await call(t, 'rag.query', { params: { corpus: 'notfall' }, input: { query: 'Wasser abkochen', k: 10, ...(filter ? { filter } : {}) } })).output.chunks.map((c: { metadata: { doc_title: string } }) => c.metadata.doc_title).sort();
+    expect(await titles()).toEqual(['Alt', 'Neu', 'Ohne Jahr']);
+    expect(await titles({ min_year: 2000 })).toEqual(['Neu']);
+    expect(await titles({ max_year: 2000 })).toEqual(['Alt']);
+    for (const metadata of [[1], { Year: 2024 }, { year: 2024.5 }, { note: 'x'.repeat(201) }, Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]))]) {
+      await expect(call(t, 'rag.ingest', { params: { corpus: 'notfall' }, input: { doc_cid: undated.cid, title: 'x', metadata } })).rejects.toMatchObject({ code: 'bad_request' });
+    }
   });
 
   it('an ingest whose snapshot could not be saved is undone, so the retry indexes, saves and announces it', async () => {
