@@ -110,7 +110,7 @@ async function openLibrary(options: CommunityMemberOptions, node: HearthNode, co
     // A new collection is embedded with the best model here; an existing one keeps its own (rag/corpus.ts).
     embed: async (texts, model) => embed.embedLocal(texts, model ?? embed.preferredModel),
     community: () => ({
-      canWrite: () => community.view.member(self) !== undefined,
+      canWrite: () => community.view.member(self) !== undefined && community.view.levelOf(self) !== 'revoked',
       append: (type, data) => community.append(type, data),
       view: () => community.engine.view(LIBRARY_VIEW_NAME) as LibraryView
     }),

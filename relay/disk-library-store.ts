@@ -4,12 +4,12 @@
  * (DiskChunkStore). Corpus names are checked by RagService (lowercase letters, digits, "-"), so they are safe file
  * names; this store checks again, since a path is built from them.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HearthError } from '../src/lib/core/index.js';
+import { HearthError, isCid } from '../src/lib/core/index.js';
 import type { FileMeta, FileMetaStore } from '../src/lib/library/index.js';
 import type { CorpusStore } from '../src/lib/rag/index.js';
-import { fsyncDir, writeDurably } from './durable-file.js';
+import { TEMP_MARK, fsyncDir, writeDurably } from './durable-file.js';
 
 const CORPUS_FILE = /^([a-z0-9][a-z0-9-]{0,62})\.json$/;
 const encoder = new TextEncoder();
@@ -25,13 +25,11 @@ export class DiskLibraryStore implements FileMetaStore, CorpusStore {
 
   static async open(dir: string): Promise<DiskLibraryStore> {
     await mkdir(join(dir, 'corpora'), { recursive: true });
-    let metas: FileMeta[] = [];
-    try {
-      metas = JSON.parse(await readFile(join(dir, 'files.json'), 'utf8')) as FileMeta[];
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // Leftovers of a crash between a temp file's write and its rename (durable-file.ts).
+    for (const folder of [dir, join(dir, 'corpora')]) {
+      for (const name of await readdir(folder)) if (name.includes(TEMP_MARK)) await rm(join(folder, name), { force: true });
     }
-    return new DiskLibraryStore(dir, new Map(metas.map((m) => [m.cid, m])));
+    return new DiskLibraryStore(dir, new Map((await readMetas(dir)).map((m) => [m.cid, m])));
   }
 
   async all(): Promise<FileMeta[]> {
@@ -75,5 +73,34 @@ export class DiskLibraryStore implements FileMetaStore, CorpusStore {
     };
     this.writes = this.writes.then(write, write);
     return this.writes;
+  }
+}
+
+const isMeta = (value: unknown): value is FileMeta => {
+  const m = value as Partial<FileMeta> | null;
+  return typeof m === 'object' && m !== null && isCid(m.cid) && typeof m.name === 'string' && typeof m.media_type === 'string' && Number.isSafeInteger(m.size_bytes) && typeof m.added_at === 'number';
+};
+
+/**
+ * files.json's entries. Only names and types are in it (the blobs are in chunks/), so an unreadable file must not keep
+ * the community's member from starting: it is set aside as `files.json.unreadable-<ms>` for a person to look at, and
+ * the library starts without names. Malformed entries are dropped.
+ */
+async function readMetas(dir: string): Promise<FileMeta[]> {
+  const path = join(dir, 'files.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) throw new Error('not a list');
+    return parsed.filter(isMeta);
+  } catch {
+    await rename(path, `${path}.unreadable-${Date.now()}`);
+    return [];
   }
 }

@@ -14,9 +14,13 @@ export async function writeDurably(path: string, bytes: Uint8Array): Promise<voi
   try {
     await handle.writeFile(bytes);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (err) {
+    // A full disk fails here: the half-written temp file would otherwise stay until the store next opens.
+    await handle.close().catch(() => {});
+    await rm(temp, { force: true });
+    throw err;
   }
+  await handle.close();
   try {
     await rename(temp, path);
   } catch (err) {

@@ -78,15 +78,31 @@ const PROGRESS_EVERY_MS = 100;
 const DEFAULT_CAPACITY_BYTES = 2 * 1024 ** 3;
 /** A document that could not be replicated (no holder linked) is tried again after this long, at the next change. */
 const REPLICATION_RETRY_MS = 30_000;
+/**
+ * Bounds on what `file.advertise` callers make this node remember (any linked member may call it, 10 times a second,
+ * 1,000 CIDs a call): CIDs kept per peer (its oldest advertisement goes first) and peers kept (the one that
+ * advertised least recently goes first). Without them a peer grows `advertised` and `described` without end.
+ */
+export const MAX_ADVERTISED_CIDS_PER_PEER = 1_000;
+export const MAX_ADVERTISING_PEERS = 32;
+
+type Running = Transfer & { controller: AbortController; samples: { at: number; bytes: number }[] };
 
 export class LibraryNode {
   readonly rag: RagService;
   private readonly metas = new Map<string, FileMeta>();
-  /** CIDs each peer told us (by `file.advertise`) it holds; for the open room, where no log says so. */
+  /**
+   * CIDs each peer told us (by `file.advertise`) it holds; for the open room, where no log says so. Both maps are in
+   * least-recently-advertised order and bounded (MAX_ADVERTISING_PEERS, MAX_ADVERTISED_CIDS_PER_PEER).
+   */
   private readonly advertised = new Map<string, Set<string>>();
-  /** What peers said about files they advertised (first description of a CID wins, like the log's L2). */
+  /**
+   * What peers said about files they advertised (first description of a CID wins, like the log's L2). Only for CIDs
+   * some peer in `advertised` still holds, so it is bounded with it.
+   */
   private readonly described = new Map<string, FileDescription>();
-  private readonly transfers = new Map<string, Transfer & { controller: AbortController; samples: { at: number; bytes: number }[] }>();
+  private readonly transfers = new Map<string, Running>();
+  private stopped = false;
   private readonly listeners = new Set<() => void>();
   private withdraw: (() => void)[] = [];
   private lastNotified = 0;
@@ -122,15 +138,25 @@ export class LibraryNode {
       onAdvertise: (from, cids, described) => library.recordAdvertised(from, cids, described)
     });
     library.withdraw = capabilities.map((registration) => options.register(registration));
-    await library.rag.start();
+    try {
+      await library.rag.start();
+    } catch (err) {
+      // The caller never gets the library to stop: the file.* capabilities must not stay on the bus without it.
+      library.stop();
+      throw err;
+    }
     return library;
   }
 
   stop(): void {
+    this.stopped = true;
     for (const withdraw of this.withdraw) withdraw();
     this.withdraw = [];
     this.rag.stop();
     for (const transfer of this.transfers.values()) transfer.controller.abort(new HearthError('partition', 'the node stopped'));
+    // A pending progress notification must not fire into a stopped node (nor keep a test or a bridge process alive).
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.notifyTimer = null;
   }
 
   subscribe(listener: () => void): () => void {
@@ -140,6 +166,7 @@ export class LibraryNode {
 
   /** Something the Files or Library page shows changed (the community view, peers): tell listeners. */
   changed(): void {
+    if (this.stopped) return;
     this.notify(true);
     if (this.options.replicate) void this.replicateAnnounced();
   }
@@ -149,7 +176,8 @@ export class LibraryNode {
     if (this.replicationRunning) return;
     this.replicationRunning = true;
     try {
-      for (;;) {
+      // Stopped: the rag.ingest capability is gone, and every remaining document would fail and arm a retry timer.
+      while (!this.stopped) {
         const docs = this.options.community()?.view().corpusDocuments() ?? [];
         const next = docs.find((d) => d.holder !== this.options.selfId && !this.rag.holds(d.corpus, d.doc_cid) && !this.replicating.has(`${d.corpus}\n${d.doc_cid}`));
         if (!next) return;
@@ -179,7 +207,7 @@ export class LibraryNode {
   }
 
   transferList(): Transfer[] {
-    return [...this.transfers.values()].map(({ controller: _c, samples: _s, ...t }) => ({ ...t, sources: [...t.sources] }));
+    return [...this.transfers.values()].map(snapshotOf);
   }
 
   /** Stores, pins, remembers and announces a file. */
@@ -200,8 +228,11 @@ export class LibraryNode {
 
   /** Who holds `cid` by what they announced (log and `file.advertise`), this node left out. */
   holdersOf(cid: string): string[] {
-    const holders = new Set(this.options.community()?.view().sharedFile(cid)?.holders ?? []);
-    for (const [peer, cids] of this.advertised) if (cids.has(cid)) holders.add(peer);
+    const shared = this.options.community()?.view().sharedFile(cid);
+    const holders = new Set(shared?.holders ?? []);
+    // A file the log knows is the log's to say: a member that removed it wrote file.cid.unpinned, but nothing takes
+    // back the file.advertise call it made when it added it, which would list it as a holder here for good.
+    if (!shared) for (const [peer, cids] of this.advertised) if (cids.has(cid)) holders.add(peer);
     holders.delete(this.options.selfId);
     return [...holders];
   }
@@ -213,13 +244,14 @@ export class LibraryNode {
    */
   async download(cid: string, name = ''): Promise<Transfer> {
     const running = this.transfers.get(cid);
-    if (running?.phase === 'fetching') return this.waitFor(cid);
+    if (running?.phase === 'fetching') return this.waitFor(running);
     const online = new Set(this.options.onlinePeers());
     const announced = this.holdersOf(cid).filter((peer) => online.has(peer));
     const candidates = announced.length > 0 ? announced : [...online];
-    const transfer: Transfer & { controller: AbortController; samples: { at: number; bytes: number }[] } = {
+    const transfer: Running = {
       cid,
-      name: name || this.metas.get(cid)?.name || this.options.community()?.view().sharedFile(cid)?.name || '',
+      // In the open room the name is only what the holder said in file.advertise: kept, so the file is not nameless here.
+      name: name || this.metas.get(cid)?.name || this.options.community()?.view().sharedFile(cid)?.name || this.described.get(cid)?.name || '',
       phase: 'fetching',
       bytesDone: 0,
       bytesTotal: this.options.community()?.view().sharedFile(cid)?.size_bytes ?? 0,
@@ -231,9 +263,9 @@ export class LibraryNode {
       samples: []
     };
     this.transfers.set(cid, transfer);
-    this.notify(true);
     const record = transfer;
     try {
+      this.notify(true);
       if (candidates.length === 0) throw new HearthError('not_found', 'no node in reach holds this file; it downloads when a holder is linked');
       const result = await fetchBlob(cid, {
         store: this.blobs,
@@ -247,18 +279,22 @@ export class LibraryNode {
       // Once done, the speed shown is the whole download's average.
       record.bytesPerSecond = (result.bytesFetched * 1000) / Math.max(1, this.options.clock.now() - record.startedAt);
       const meta = this.metas.get(cid);
-      await this.remember({ cid, name: record.name || meta?.name || '', media_type: meta?.media_type || this.options.community()?.view().sharedFile(cid)?.media_type || '', size_bytes: result.manifest.size_bytes, added_at: this.options.clock.now() });
+      await this.remember({ cid, name: record.name || meta?.name || '', media_type: meta?.media_type || this.options.community()?.view().sharedFile(cid)?.media_type || this.described.get(cid)?.media_type || '', size_bytes: result.manifest.size_bytes, added_at: this.options.clock.now() });
+      // Removed (or cancelled) while the name was being saved: announcing it now would say we hold what we let go.
+      transfer.controller.signal.throwIfAborted();
       await this.announceHeld(cid);
     } catch (err) {
       record.phase = transfer.controller.signal.aborted ? 'cancelled' : 'failed';
-      record.error = HearthError.from(err);
+      record.error = HearthError.from(transfer.controller.signal.aborted ? transfer.controller.signal.reason : err);
     }
     this.notify(true);
-    return this.transferList().find((t) => t.cid === cid)!;
+    // This download's own record: by now remove() may have dropped it from `transfers`, or a new download replaced it.
+    return snapshotOf(record);
   }
 
   cancel(cid: string): void {
-    this.transfers.get(cid)?.controller.abort(new HearthError('timeout', 'the download was cancelled'));
+    // No "cancelled" among the 13 codes: timeout (the caller stopped waiting), with the reason for whoever asks.
+    this.transfers.get(cid)?.controller.abort(new HearthError('timeout', 'the download was cancelled', { extra: { reason: 'cancelled' } }));
   }
 
   async read(cid: string): Promise<Uint8Array> {
@@ -268,7 +304,13 @@ export class LibraryNode {
 
   /** Unpins and forgets a file here and says so; its chunks go at the next gc. */
   async remove(cid: string): Promise<void> {
-    this.cancel(cid);
+    const running = this.transfers.get(cid);
+    if (running?.phase === 'fetching') {
+      this.cancel(cid);
+      // fetchBlob pins the blob once its manifest is here: unpinning before the cancelled fetch has settled could
+      // land before that pin, and the removed file would stay pinned (never collected) for good.
+      await this.waitFor(running);
+    }
     this.transfers.delete(cid);
     await this.blobs.unpin(cid);
     this.metas.delete(cid);
@@ -290,12 +332,37 @@ export class LibraryNode {
     return [...cids].map((cid) => ({ cid, description: this.described.get(cid) ?? null }));
   }
 
+  /**
+   * Untrusted input from any linked member: kept within MAX_ADVERTISED_CIDS_PER_PEER per peer and
+   * MAX_ADVERTISING_PEERS peers, oldest first out, so a flood of calls cannot grow memory (or the Files page) without end.
+   */
   private recordAdvertised(from: string, cids: readonly string[], described: Readonly<Record<string, FileDescription>>): void {
     const held = this.advertised.get(from) ?? new Set<string>();
-    for (const cid of cids) held.add(cid);
-    for (const [cid, description] of Object.entries(described)) if (!this.described.has(cid)) this.described.set(cid, description);
+    this.advertised.delete(from); // re-inserted below: the map stays in least-recently-advertised order
+    const forgotten: string[] = [];
+    for (const cid of cids) {
+      held.delete(cid); // re-added as the newest
+      held.add(cid);
+    }
+    for (const cid of held) {
+      if (held.size <= MAX_ADVERTISED_CIDS_PER_PEER) break;
+      held.delete(cid);
+      forgotten.push(cid);
+    }
     this.advertised.set(from, held);
+    for (const [peer, theirs] of this.advertised) {
+      if (this.advertised.size <= MAX_ADVERTISING_PEERS) break;
+      this.advertised.delete(peer);
+      forgotten.push(...theirs);
+    }
+    for (const [cid, description] of Object.entries(described)) if (held.has(cid) && !this.described.has(cid)) this.described.set(cid, description);
+    for (const cid of forgotten) if (!this.anyPeerAdvertised(cid)) this.described.delete(cid);
     this.notify(true);
+  }
+
+  private anyPeerAdvertised(cid: string): boolean {
+    for (const held of this.advertised.values()) if (held.has(cid)) return true;
+    return false;
   }
 
   /** The log when we are a member (every member learns it, now or at their next sync); linked peers either way. */
@@ -345,14 +412,17 @@ export class LibraryNode {
     this.notify(false);
   }
 
-  private waitFor(cid: string): Promise<Transfer> {
+  /**
+   * Resolves when this very download ends. Keyed on the record, not the CID: remove() drops the record from
+   * `transfers`, and a waiter looking it up by CID would then wait forever.
+   */
+  private waitFor(record: Running): Promise<Transfer> {
+    if (record.phase !== 'fetching') return Promise.resolve(snapshotOf(record));
     return new Promise((resolve) => {
       const unsubscribe = this.subscribe(() => {
-        const transfer = this.transfers.get(cid);
-        if (transfer && transfer.phase !== 'fetching') {
-          unsubscribe();
-          resolve(this.transferList().find((t) => t.cid === cid)!);
-        }
+        if (record.phase === 'fetching') return;
+        unsubscribe();
+        resolve(snapshotOf(record));
       });
     });
   }
@@ -368,6 +438,17 @@ export class LibraryNode {
       return;
     }
     this.lastNotified = now;
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of [...this.listeners]) {
+      // One failing listener must not keep the others (a download's waiters among them) from hearing of the change.
+      try {
+        listener();
+      } catch (err) {
+        this.options.log?.('warn', 'a library listener failed', { error: HearthError.from(err).message });
+      }
+    }
   }
+}
+
+function snapshotOf({ controller: _c, samples: _s, ...transfer }: Running): Transfer {
+  return { ...transfer, sources: [...transfer.sources] };
 }

@@ -10,7 +10,14 @@
  *     `name` / `media_type` announced for a CID are kept (later announcers cannot rename a file).
  *  L3 unpinned: the author stops being a holder of that CID. The file stays known (someone may still hold it).
  *  L4 ingested: `corpus`, `doc_cid`, `title`, `chunks` valid; one entry per (corpus, doc_cid, author); a later
- *     event of the same author replaces its entry.
+ *     event of the same author replaces its entry. Only a trusted member's or an anchor's counts, as only they may
+ *     call rag.ingest (contract §4.5, "corpus pollution is a real risk"): any member can write the event itself, and
+ *     nodes that replicate announced documents (the bridge) would index whatever a plain member named. A plain
+ *     member's event counts as a copy (`copy: true`) of a document a trusted member already announced in that
+ *     corpus: the bridge announcing the copy it indexed adds nothing that was not vetted.
+ *  L5 Holders are read against the standing now: a node revoked (or gone from the roster) since it announced a file
+ *     is no longer listed as holding it, so nobody is sent to it for chunks. The stored state keeps it (replay
+ *     decides the state; the read filters it), so every node holding the same events still agrees.
  */
 import { isCid, parseRfc3339 } from '../core/index.js';
 import type { CallerLevel } from '../bus/index.js';
@@ -45,6 +52,8 @@ export interface CorpusDocument {
   /** The node that indexed it, and answers rag.query for it. */
   holder: string;
   ingested_at: string;
+  /** Announced by a plain member: its copy of a document a trusted member announced first (L4). */
+  copy: boolean;
 }
 
 export interface LibraryState {
@@ -61,12 +70,15 @@ export class LibraryView implements MaterialisedView<LibraryState> {
   readonly eventTypes: readonly EventType[] = ['file.cid.advertised', 'file.cid.unpinned', 'rag.document.ingested'];
   private files = new Map<string, SharedFile>();
   private documents = new Map<string, CorpusDocument>();
+  /** (corpus, doc_cid) a trusted member or anchor announced: plain members may announce copies of these (L4). */
+  private readonly vetted = new Set<string>();
 
   constructor(private readonly standing: Standing) {}
 
   reset(): void {
     this.files.clear();
     this.documents.clear();
+    this.vetted.clear();
   }
 
   apply(event: EventEnvelope): void {
@@ -75,7 +87,7 @@ export class LibraryView implements MaterialisedView<LibraryState> {
     const data = event.data;
     if (event.event_type === 'file.cid.advertised') this.advertised(event, data);
     else if (event.event_type === 'file.cid.unpinned') this.unpinned(event, data);
-    else if (event.event_type === 'rag.document.ingested') this.ingested(event, data);
+    else if (event.event_type === 'rag.document.ingested') this.ingested(event, data, level !== 'trusted' && level !== 'anchor'); // L4
   }
 
   private advertised(event: EventEnvelope, data: Record<string, unknown>): void {
@@ -103,10 +115,12 @@ export class LibraryView implements MaterialisedView<LibraryState> {
     if (file) file.holders = file.holders.filter((holder) => holder !== event.author); // L3
   }
 
-  private ingested(event: EventEnvelope, data: Record<string, unknown>): void {
+  private ingested(event: EventEnvelope, data: Record<string, unknown>, copy: boolean): void {
     const corpus = typeof data.corpus === 'string' && CORPUS_NAME.test(data.corpus) ? data.corpus : null;
     const title = text(data.title, MAX_TITLE_CHARS);
     if (!corpus || typeof data.doc_cid !== 'string' || !isCid(data.doc_cid) || title === null || !wholeNumber(data.chunks)) return; // L4
+    if (copy && !this.vetted.has(`${corpus}\n${data.doc_cid}`)) return; // L4: a plain member may only announce a copy
+    if (!copy) this.vetted.add(`${corpus}\n${data.doc_cid}`);
     const model = text(data.embedding_model, 200);
     this.documents.set(`${corpus}\n${data.doc_cid}\n${event.author}`, {
       corpus,
@@ -115,18 +129,30 @@ export class LibraryView implements MaterialisedView<LibraryState> {
       chunks: data.chunks,
       embedding_model: model,
       holder: event.author,
-      ingested_at: event.wall_clock
+      ingested_at: event.wall_clock,
+      copy
     });
   }
 
-  /** Known files, newest first. */
+  /** Known files, newest first; holders standing now (L5). */
   sharedFiles(): SharedFile[] {
-    return [...this.files.values()].map((f) => ({ ...f, holders: [...f.holders] })).sort((a, b) => b.first_seen - a.first_seen || a.cid.localeCompare(b.cid));
+    return this.storedFiles().map((f) => ({ ...f, holders: this.standingHolders(f.holders) }));
   }
 
   sharedFile(cid: string): SharedFile | undefined {
     const file = this.files.get(cid);
-    return file && { ...file, holders: [...file.holders] };
+    return file && { ...file, holders: this.standingHolders(file.holders) };
+  }
+
+  private storedFiles(): SharedFile[] {
+    return [...this.files.values()].map((f) => ({ ...f, holders: [...f.holders] })).sort((a, b) => b.first_seen - a.first_seen || a.cid.localeCompare(b.cid));
+  }
+
+  private standingHolders(holders: readonly string[]): string[] {
+    return holders.filter((holder) => {
+      const level = this.standing.levelOf(holder);
+      return level !== 'none' && level !== 'revoked';
+    });
   }
 
   /** Every indexed document, by corpus then title. */
@@ -135,12 +161,15 @@ export class LibraryView implements MaterialisedView<LibraryState> {
   }
 
   snapshotState(): LibraryState {
-    return { version: 1, files: this.sharedFiles(), documents: this.corpusDocuments() };
+    return { version: 1, files: this.storedFiles(), documents: this.corpusDocuments() };
   }
 
   restoreState(state: LibraryState): void {
     this.reset();
     for (const file of state.files ?? []) this.files.set(file.cid, { ...file, holders: [...file.holders] });
-    for (const doc of state.documents ?? []) this.documents.set(`${doc.corpus}\n${doc.doc_cid}\n${doc.holder}`, { ...doc });
+    for (const doc of state.documents ?? []) {
+      this.documents.set(`${doc.corpus}\n${doc.doc_cid}\n${doc.holder}`, { ...doc });
+      if (!doc.copy) this.vetted.add(`${doc.corpus}\n${doc.doc_cid}`);
+    }
   }
 }

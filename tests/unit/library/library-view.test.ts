@@ -54,6 +54,50 @@ describe('LibraryView', () => {
     ]);
   });
 
+  it('counts a document only when a trusted member or an anchor announced it: rag.ingest needs one (L4)', async () => {
+    const c = new Community();
+    const member = await c.author(1, 'member');
+    const trusted = await c.author(2, 'trusted');
+    const anchor = await c.author(3, 'anchor');
+    await member.emit('rag.document.ingested', { corpus: 'emergency', doc_cid: CID_A, title: 'Cheap generators', chunks: 1 });
+    await trusted.emit('rag.document.ingested', { corpus: 'emergency', doc_cid: CID_B, title: 'Water', chunks: 2 });
+    await anchor.emit('rag.document.ingested', { corpus: 'emergency', doc_cid: CID_B, title: 'Water', chunks: 2 });
+    expect(viewOf(c).corpusDocuments().map((d) => [d.doc_cid, d.holder])).toEqual([
+      [CID_B, [trusted.id, anchor.id].sort()[0]],
+      [CID_B, [trusted.id, anchor.id].sort()[1]]
+    ]);
+  });
+
+  it('counts a plain member\'s announcement as a copy of a document a trusted member announced first (the bridge\'s replica, L4)', async () => {
+    const c = new Community();
+    const trusted = await c.author(1, 'trusted');
+    const bridge = await c.author(2, 'member');
+    await bridge.emit('rag.document.ingested', { corpus: 'emergency', doc_cid: CID_A, title: 'Too early', chunks: 1 });
+    await trusted.emit('rag.document.ingested', { corpus: 'emergency', doc_cid: CID_A, title: 'Guide', chunks: 3 });
+    await bridge.emit('rag.document.ingested', { corpus: 'emergency', doc_cid: CID_A, title: 'Guide', chunks: 3 });
+    await bridge.emit('rag.document.ingested', { corpus: 'other', doc_cid: CID_A, title: 'Guide', chunks: 3 });
+    const view = viewOf(c);
+    const entries = view.corpusDocuments().map((d) => `${d.corpus} ${d.holder === trusted.id ? 'trusted' : 'bridge'} ${d.copy ? 'copy' : 'vetted'} ${d.title}`);
+    expect(entries.sort()).toEqual(['emergency bridge copy Guide', 'emergency trusted vetted Guide']);
+    const restored = new LibraryView(c.standing);
+    restored.restoreState(JSON.parse(JSON.stringify(view.snapshotState())));
+    expect(restored.snapshotState()).toEqual(view.snapshotState());
+  });
+
+  it('no longer lists a holder revoked since it announced the file; the stored state keeps the event\'s effect (L5)', async () => {
+    const c = new Community();
+    const alice = await c.author(1);
+    const mallory = await c.author(2);
+    await alice.emit('file.cid.advertised', { cid: CID_A, size_bytes: 10, name: 'a.txt' });
+    await mallory.emit('file.cid.advertised', { cid: CID_A, size_bytes: 10 });
+    const view = viewOf(c);
+    expect(view.sharedFile(CID_A)?.holders).toEqual([alice.id, mallory.id]);
+    c.standing.set(mallory.id, 'revoked');
+    expect(view.sharedFile(CID_A)?.holders).toEqual([alice.id]);
+    expect(view.sharedFiles()[0].holders).toEqual([alice.id]);
+    expect(view.snapshotState().files[0].holders).toEqual([alice.id, mallory.id]);
+  });
+
   it('holds the same state whatever order the events arrive in, and survives a snapshot', async () => {
     const c = new Community();
     const alice = await c.author(1);
