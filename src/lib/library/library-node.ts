@@ -76,6 +76,14 @@ const SPEED_WINDOW_MS = 3_000;
 /** Listeners hear about progress at most this often. */
 const PROGRESS_EVERY_MS = 100;
 const DEFAULT_CAPACITY_BYTES = 2 * 1024 ** 3;
+/**
+ * M07 §5.4: past this share of the capacity, unpinned chunks (files removed here, leftovers of fetches) are collected,
+ * least recently used first, down to the lower share, so the store does not collect at every write.
+ */
+export const GC_HIGH_WATER = 0.8;
+export const GC_LOW_WATER = 0.7;
+/** Ended downloads shown (and kept in memory); the oldest ended ones go first. Running ones are never dropped. */
+const MAX_ENDED_TRANSFERS = 50;
 /** A document that could not be replicated (no holder linked) is tried again after this long, at the next change. */
 const REPLICATION_RETRY_MS = 30_000;
 /**
@@ -210,8 +218,21 @@ export class LibraryNode {
     return [...this.transfers.values()].map(snapshotOf);
   }
 
+  /**
+   * Collects unpinned chunks once the store is past GC_HIGH_WATER of its capacity, down to GC_LOW_WATER. Pinned
+   * blobs (files added or downloaded here, downloads in progress) are never collected. Returns the bytes freed.
+   */
+  async collectGarbage(): Promise<number> {
+    const capacity = this.options.capacityBytes ?? DEFAULT_CAPACITY_BYTES;
+    if ((await this.blobs.chunks.bytesUsed()) <= capacity * GC_HIGH_WATER) return 0;
+    const { bytesFreed, deleted } = await this.blobs.chunks.gc(Math.floor(capacity * GC_LOW_WATER));
+    this.options.log?.('info', 'collected unpinned chunks', { chunks: deleted.length, bytes: bytesFreed });
+    return bytesFreed;
+  }
+
   /** Stores, pins, remembers and announces a file. */
   async addFile(file: { name: string; mediaType: string; bytes: Uint8Array }): Promise<BlobManifest> {
+    await this.collectGarbage();
     const manifest = await this.blobs.add(file.bytes, { pin: true });
     await this.remember({ cid: manifest.cid, name: file.name, media_type: file.mediaType, size_bytes: manifest.size_bytes, added_at: this.options.clock.now() });
     await this.announceHeld(manifest.cid);
@@ -263,10 +284,12 @@ export class LibraryNode {
       samples: []
     };
     this.transfers.set(cid, transfer);
+    this.pruneTransfers();
     const record = transfer;
     try {
       this.notify(true);
       if (candidates.length === 0) throw new HearthError('not_found', 'no node in reach holds this file; it downloads when a holder is linked');
+      await this.collectGarbage();
       const result = await fetchBlob(cid, {
         store: this.blobs,
         sources: candidates.map((peer) => busChunkSource(this.options.bus, peer)),
@@ -317,7 +340,14 @@ export class LibraryNode {
     await this.options.files.delete(cid);
     const community = this.options.community();
     if (community?.canWrite()) await community.append('file.cid.unpinned', { cid });
+    await this.collectGarbage();
     this.notify(true);
+  }
+
+  /** Keeps the newest MAX_ENDED_TRANSFERS ended downloads (the bridge replicates documents for months). */
+  private pruneTransfers(): void {
+    const ended = [...this.transfers.values()].filter((t) => t.phase !== 'fetching').sort((a, b) => a.startedAt - b.startedAt);
+    for (const transfer of ended.slice(0, Math.max(0, ended.length - MAX_ENDED_TRANSFERS))) this.transfers.delete(transfer.cid);
   }
 
   private async remember(meta: FileMeta): Promise<void> {

@@ -239,3 +239,26 @@ describe('LibraryNode in a community', () => {
     expect(bridge.library.rag.corpusNames).toEqual([]);
   });
 });
+
+describe('LibraryNode garbage collection (M07 §5.4)', () => {
+  it('past 80 % of its capacity it collects unpinned chunks, least recently used first, down to 70 %; pinned files stay', async () => {
+    const { SimNetwork } = await import('../../sim/network.js');
+    const { libraryOn } = await import('./library-mesh.js');
+    net = await SimNetwork.create({ size: 1, seed: 91, conditions: { delayMs: 5 }, probeIntervalMs: 3_600_000 });
+    // Room for 8 chunks: high water 6.4, low water 5.6. fileData(n) is n - 1 whole chunks and a short one.
+    const peer = await libraryOn(net, 0, { capacityBytes: 8 * CHUNK_SIZE_BYTES });
+    const kept = await peer.library.addFile({ name: 'kept.bin', mediaType: '', bytes: fileData(3, 1) });
+    const removed = await peer.library.addFile({ name: 'removed.bin', mediaType: '', bytes: fileData(4, 2) });
+    await peer.library.remove(removed.cid);
+    // Removing alone collects nothing: about 5 chunks is under the high-water mark.
+    expect(await peer.library.blobs.chunks.has(removed.chunks[0].cid)).toBe(true);
+    const added = await peer.library.addFile({ name: 'new.bin', mediaType: '', bytes: fileData(3, 3) });
+    // Before storing the new file the store was under the mark; now it is over, and the next write collects.
+    expect(await peer.library.collectGarbage()).toBeGreaterThan(0);
+    expect(await peer.library.blobs.chunks.bytesUsed()).toBeLessThanOrEqual(5.6 * CHUNK_SIZE_BYTES);
+    expect(await peer.library.blobs.has(kept.cid)).toBe(true);
+    expect(await peer.library.blobs.has(added.cid)).toBe(true);
+    expect(await peer.library.blobs.chunks.has(removed.chunks[0].cid)).toBe(false);
+    same(await peer.library.read(kept.cid), fileData(3, 1));
+  });
+});
