@@ -24,3 +24,4 @@ export * from './rpc.js';
 export * from './peer-registry.js';
 export * from './memory-link.js';
 export { untilAborted } from './abort.js';
+export * from './response-parts.js';

@@ -5,6 +5,7 @@
  */
 import { HearthError, loadBlake3Hasher, RPC_DEFAULT_TIMEOUT_SECONDS, STREAM_ACK_INTERVAL_FRAMES, type Blake3Hasher } from '../core/index.js';
 import { Exchange, lazyHasher, type HasherSource } from './exchange.js';
+import { RESPONSE_PART_EVENT, ResponseAssembler } from './response-parts.js';
 import type { FrameSigner } from './frame-signer.js';
 import type { ResponseEnvelope } from '../core/index.js';
 import type { BinaryPartFrame, FrameRejection, StreamEvent, StreamFrameObject } from './frame-types.js';
@@ -65,10 +66,12 @@ export class RpcClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     void this.transmit(session, exchange, capability, version, body);
     let consumed = 0;
+    const parts = new ResponseAssembler();
     try {
       for (;;) {
         const event = await exchange.next();
-        if (event === null || event.event === 'done') return event?.data;
+        if (event === null || event.event === 'done') return parts.finish(event?.data);
+        if (event.event === RESPONSE_PART_EVENT) parts.add(event.data); // an answer too large for one frame (P13)
         // The handler chose to stream; a unary caller still acks so the provider is not left blocked.
         if (++consumed % STREAM_ACK_INTERVAL_FRAMES === 0) this.sendQuietly(session, () => this.options.signer.ack(exchange.requestId, consumed));
       }

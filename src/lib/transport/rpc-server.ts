@@ -12,6 +12,7 @@ import type { SessionPort } from './peer-session.js';
 import type { Scheduler } from './scheduler.js';
 import { SendWindow } from './send-window.js';
 import { pumpStream } from './stream-pump.js';
+import { oversizedJson, responseParts } from './response-parts.js';
 import { clampWireError, toWireError } from './wire-error.js';
 
 export interface RpcServerOptions {
@@ -95,6 +96,13 @@ export class RpcServer {
       return;
     }
     try {
+      // Too large for one frame: sent as signed parts the caller joins (response-parts.ts, P13).
+      const json = oversizedJson(result);
+      if (json !== null) {
+        served.window = new SendWindow({ scheduler, ackTimeoutMs: this.options.ackTimeoutMs });
+        await pumpStream({ events: responseParts(json), requestId: call.request_id, session, signer, window: served.window, controller });
+        return;
+      }
       const frame = await signer.response(call.request_id, result ?? null).catch((err: unknown) => {
         throw new HearthError('internal_error', HearthError.from(err).message);
       });
