@@ -13,3 +13,4 @@ npx tsx bench/embed.ts
 npx tsx bench/rag.ts
 [ -f build/index.html ] || npx vite build --logLevel warn
 bash tests/netns-run.sh npx tsx bench/mesh.ts
+bash tests/netns-run.sh npx tsx bench/blob-transfer.ts

@@ -7,7 +7,7 @@ import { HearthError, isCid, type BlobManifest, type ChunkRef } from '../core/in
 import { chunksOf, type BlobInput } from './chunker.js';
 import type { ChunkPut, ChunkStore } from './chunk-store.js';
 import { loadHasher, type Blake3Hasher } from './hash.js';
-import { ADD_BATCH_CHUNKS, MAX_BLOB_BYTES } from './limits.js';
+import { ADD_BATCH_CHUNKS, MAX_BLOB_BYTES, READ_GROUP_CHUNKS } from './limits.js';
 import { buildManifest, manifestBody, parseManifest } from './manifest.js';
 
 let addsStarted = 0;
@@ -123,7 +123,30 @@ export class BlobStore {
 
   /** A verified chunk, or undefined when absent. A stored chunk that fails its hash is deleted and reported. */
   async chunk(cid: string): Promise<Uint8Array | undefined> {
-    const bytes = await this.chunks.get(cid);
+    return this.verified(cid, await this.chunks.get(cid));
+  }
+
+  /**
+   * chunk() of each of `cids` in order, read READ_GROUP_CHUNKS at a time (one ChunkStore.getMany where the store has
+   * it) with the next group read while this one is consumed; each is verified as it is taken, so a corrupt chunk
+   * throws after the ones before it were yielded. Holds at most two groups.
+   */
+  async *chunksInOrder(cids: readonly string[]): AsyncGenerator<Uint8Array | undefined, void, undefined> {
+    const readGroup = (at: number) => {
+      const group = cids.slice(at, at + READ_GROUP_CHUNKS);
+      const read = this.chunks.getMany ? this.chunks.getMany(group) : Promise.all(group.map((cid) => this.chunks.get(cid)));
+      read.catch(() => {}); // a group read ahead that nobody takes (the consumer stopped) is not an unhandled rejection
+      return read;
+    };
+    let next = cids.length > 0 ? readGroup(0) : null;
+    for (let at = 0; at < cids.length; at += READ_GROUP_CHUNKS) {
+      const group = await next!;
+      next = at + READ_GROUP_CHUNKS < cids.length ? readGroup(at + READ_GROUP_CHUNKS) : null;
+      for (let k = 0; k < group.length; k++) yield this.verified(cids[at + k], group[k]);
+    }
+  }
+
+  private async verified(cid: string, bytes: Uint8Array | undefined): Promise<Uint8Array | undefined> {
     if (!bytes) return undefined;
     if (this.hasher.cid(bytes) !== cid) {
       await this.chunks.delete([cid]);
@@ -140,8 +163,9 @@ export class BlobStore {
   async *read(manifestCid: string): AsyncGenerator<Uint8Array> {
     const manifest = await this.manifest(manifestCid);
     if (!manifest) throw new HearthError('not_found', `blob ${manifestCid} is not stored`);
-    for (const ref of manifest.chunks) {
-      const bytes = await this.chunk(ref.cid);
+    let i = 0;
+    for await (const bytes of this.chunksInOrder(manifest.chunks.map((ref) => ref.cid))) {
+      const ref = manifest.chunks[i++];
       if (!bytes) throw new HearthError('not_found', `blob ${manifestCid}: chunk ${ref.i} (${ref.cid}) is not stored`);
       yield bytes;
     }

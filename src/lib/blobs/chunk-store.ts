@@ -22,6 +22,11 @@ export interface ChunkStore {
   put(chunks: readonly ChunkPut[]): Promise<string[]>;
   /** The bytes under `cid`, marking it used; undefined when absent. */
   get(cid: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional: get() of each of `cids` in one read, in order. IndexedDB pays about half a millisecond per
+   * transaction, as much as reading a chunk, so a holder streaming a blob reads a few chunks at a time this way.
+   */
+  getMany?(cids: readonly string[]): Promise<(Uint8Array | undefined)[]>;
   has(cid: string): Promise<boolean>;
   /** The CIDs of `cids` that are absent, in the given order. */
   missing(cids: readonly string[]): Promise<string[]>;
@@ -83,6 +88,10 @@ export class MemoryChunkStore implements ChunkStore {
     if (!entry) return undefined;
     entry.used = this.stamp();
     return entry.bytes.slice();
+  }
+
+  async getMany(cids: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return Promise.all(cids.map((cid) => this.get(cid)));
   }
 
   async has(cid: string): Promise<boolean> {

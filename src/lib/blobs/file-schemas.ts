@@ -49,7 +49,7 @@ const chunk = {
 const manifestBytes = { required: ['cid', 'bytes'], properties: { cid: str, bytes: chunk.properties.bytes } };
 
 export const FILE_READ_SCHEMAS = {
-  requestSchema: request({ required: ['cid'], properties: { cid: str, manifest_only: { type: 'boolean' } } }),
+  requestSchema: request({ required: ['cid'], properties: { cid: str, manifest_only: { type: 'boolean' }, chunks: { type: 'array' } } }),
   responseSchema: null,
   streamSchema: { anyOf: [event('manifest', manifest), event('manifest', manifestBytes), event('chunk', chunk)] }
 };

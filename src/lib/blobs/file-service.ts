@@ -9,16 +9,21 @@
  * A manifest whose JSON would not fit one frame (MANIFEST_JSON_MAX_BYTES) is sent as `{cid, bytes}`, its canonical
  * JSON as bytes, which the transport carries like a chunk and hashes to the manifest CID.
  *
+ * Also ours: `chunks: [i, ...]` with a manifest CID streams just those chunks of the blob, in the order asked, with no
+ * manifest event (at most FILE_READ_MAX_CHUNKS_PER_CALL). A fetcher asks a run of chunks per call this way: one call
+ * per chunk cost a signed call, response and trace each, and the bus's per-peer rate (100 calls/s) capped a download
+ * at 25 MiB/s. A holder of only some chunks may serve a run it holds whole.
+ *
  * file.put is carried as a server pull (file-put.ts): our transport has no stream from caller to server.
  */
-import { CID_PREFIX, HearthError, isCid, type BlobManifest, type Clock } from '../core/index.js';
+import { CID_PREFIX, HearthError, isCid, type BlobManifest, type ChunkRef, type Clock } from '../core/index.js';
 import type { CapabilityRegistration } from '../bus/index.js';
 import type { StreamEvent } from '../transport/index.js';
 import type { BlobStore } from './blob-store.js';
 import { FILE_VERSION, type FileBus } from './file-client.js';
 import { putEvents } from './file-put.js';
 import { FILE_ADVERTISE_SCHEMAS, FILE_LIST_SCHEMAS, FILE_PUT_SCHEMAS, FILE_READ_SCHEMAS, type ChunkEventData, type FileReadDone } from './file-schemas.js';
-import { FILE_ADVERTISE_MAX_CIDS, FILE_LIST_MAX_CIDS, FILE_READ_RATE_PER_SECOND, MANIFEST_JSON_MAX_BYTES, MAX_MANIFEST_BYTES } from './limits.js';
+import { FILE_ADVERTISE_MAX_CIDS, FILE_LIST_MAX_CIDS, FILE_READ_MAX_CHUNKS_PER_CALL, FILE_READ_RATE_PER_SECOND, MANIFEST_JSON_MAX_BYTES, MAX_MANIFEST_BYTES } from './limits.js';
 import { manifestBody, parseManifest } from './manifest.js';
 
 export interface FileServiceOptions {
@@ -98,6 +103,10 @@ export function fileCapabilities(options: FileServiceOptions): CapabilityRegistr
     handler(body, ctx) {
       const input = inputOf(body);
       const cid = checkCid(input.cid, 'file.read', 'input.cid');
+      if (input.chunks !== undefined) {
+        if (input.manifest_only === true) bad('file.read', 'input.chunks and input.manifest_only exclude each other');
+        return runEvents(store, clock, cid, checkChunkIndices(input.chunks), ctx.signal);
+      }
       return readEvents(store, clock, cid, input.manifest_only === true, ctx.signal);
     }
   };
@@ -184,6 +193,48 @@ async function lookUp(store: BlobStore, cid: string): Promise<Held> {
 
 const chunkEvent = (i: number, cid: string, bytes: Uint8Array): StreamEvent => ({ event: 'chunk', data: { i, cid, size_bytes: bytes.length, bytes } satisfies ChunkEventData });
 
+/** `input.chunks`: 1 to FILE_READ_MAX_CHUNKS_PER_CALL distinct chunk indices (checked against the manifest later). */
+function checkChunkIndices(value: unknown): number[] {
+  const problem = `input.chunks must hold 1 to ${FILE_READ_MAX_CHUNKS_PER_CALL} distinct chunk indices (integers from 0)`;
+  if (!Array.isArray(value) || value.length === 0 || value.length > FILE_READ_MAX_CHUNKS_PER_CALL) bad('file.read', problem);
+  if (!value.every((i) => Number.isSafeInteger(i) && i >= 0) || new Set(value).size !== value.length) bad('file.read', problem);
+  return value as number[];
+}
+
+/**
+ * The chunk events for `refs`, each chunk verified as it is read. Chunks are read a group at a time, the next group
+ * while this one is signed and sent (BlobStore.chunksInOrder), so store and link work at once and a read costs one
+ * IndexedDB transaction per group rather than per chunk; nothing more is read once the caller has gone.
+ */
+async function* chunkEvents(store: BlobStore, blobCid: string, refs: readonly ChunkRef[], signal: AbortSignal): AsyncGenerator<StreamEvent, number, undefined> {
+  let k = 0;
+  signal.throwIfAborted();
+  for await (const bytes of store.chunksInOrder(refs.map((ref) => ref.cid))) {
+    signal.throwIfAborted(); // the caller went away: send nothing more (leaving the loop stops the reads)
+    const ref = refs[k++];
+    if (!bytes) throw new HearthError('not_found', `chunk ${ref.i} of ${blobCid} (${ref.cid}) is no longer stored here`);
+    yield chunkEvent(ref.i, ref.cid, bytes);
+  }
+  return refs.length;
+}
+
+/** `chunks: [i, ...]` of a blob: those chunks in the order asked, refused before the first event unless all are here. */
+async function* runEvents(store: BlobStore, clock: Clock, cid: string, indices: readonly number[], signal: AbortSignal): AsyncGenerator<StreamEvent, FileReadDone, undefined> {
+  const started = clock.now();
+  const held = await lookUp(store, cid);
+  if (held.kind === 'chunk') bad('file.read', `${cid} is a piece of a file, not a file: input.chunks needs the file's own CID`, 'not_a_manifest');
+  const { chunks } = held.manifest;
+  const beyond = indices.find((i) => i >= chunks.length);
+  if (beyond !== undefined) bad('file.read', `input.chunks names chunk ${beyond}; ${cid} has ${chunks.length}`);
+  const refs = indices.map((i) => chunks[i]);
+  const missing = await store.chunks.missing(refs.map((ref) => ref.cid));
+  if (missing.length > 0) {
+    throw new HearthError('not_found', `this node holds ${refs.length - missing.length} of the ${refs.length} chunks of ${cid} asked for`, { extra: { reason: 'incomplete' } });
+  }
+  const sent = yield* chunkEvents(store, cid, refs, signal);
+  return { chunks: sent, ms: clock.now() - started };
+}
+
 async function* readEvents(store: BlobStore, clock: Clock, cid: string, manifestOnly: boolean, signal: AbortSignal): AsyncGenerator<StreamEvent, FileReadDone, undefined> {
   const started = clock.now();
   const held = await lookUp(store, cid);
@@ -202,14 +253,6 @@ async function* readEvents(store: BlobStore, clock: Clock, cid: string, manifest
   const body = manifestBody(manifest);
   yield { event: 'manifest', data: body.length <= MANIFEST_JSON_MAX_BYTES ? manifest : { cid, bytes: body } };
   if (manifestOnly) return { chunks: 0, ms: clock.now() - started };
-  let sent = 0;
-  for (const ref of manifest.chunks) {
-    signal.throwIfAborted(); // the caller went away: read nothing more
-    const bytes = await store.chunk(ref.cid);
-    if (!bytes) throw new HearthError('not_found', `chunk ${ref.i} of ${cid} (${ref.cid}) is no longer stored here`);
-    signal.throwIfAborted();
-    yield chunkEvent(ref.i, ref.cid, bytes);
-    sent++;
-  }
+  const sent = yield* chunkEvents(store, cid, manifest.chunks, signal);
   return { chunks: sent, ms: clock.now() - started };
 }

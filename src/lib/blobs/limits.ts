@@ -9,16 +9,36 @@ export const MAX_CHUNKS_PER_BLOB = MAX_BLOB_BYTES / CHUNK_SIZE_BYTES;
 export const MAX_MANIFEST_BYTES = 512 * 1024;
 /** Chunks written per ChunkStore.put while adding a blob: one transaction per 4 MiB. */
 export const ADD_BATCH_CHUNKS = 16;
+/**
+ * Chunks BlobStore.chunksInOrder reads at once (1 MiB), for a holder streaming a blob or a blob read whole: one
+ * IndexedDB transaction per group. A file.read stream holds at most two groups read ahead of what it has sent.
+ */
+export const READ_GROUP_CHUNKS = 4;
 
 /** file.list answers at most this many CIDs, with `truncated` when there are more. */
 export const FILE_LIST_MAX_CIDS = 1000;
 /** file.advertise takes at most this many CIDs per call. */
 export const FILE_ADVERTISE_MAX_CIDS = 1000;
 /**
- * file.read calls one peer may make per second before `rate_limited` (the bus default is 10). A fetch asks one chunk
- * per call, paced by its own concurrency bound; 100 calls of 256 KiB is 25 MiB/s, more than a link carries.
+ * file.read calls one peer may make per second before `rate_limited` (the bus default is 10); the bus's per-peer
+ * total (100 calls/s) applies as well. fetchBlob asks runs of up to FETCH_RUN_CHUNKS chunks per call, so a download
+ * makes a few calls a second; file.put still pulls one chunk per call.
  */
 export const FILE_READ_RATE_PER_SECOND = 100;
+/** Chunks one file.read may ask for by index (`input.chunks`): 16 MiB. */
+export const FILE_READ_MAX_CHUNKS_PER_CALL = 64;
+/**
+ * Chunks fetchBlob asks of one source per call, at most: 4 MiB, the stream window's worth (16 frames), so one call
+ * keeps the link busy while the next is being set up, and a slow or failing source holds back at most that much.
+ */
+export const FETCH_RUN_CHUNKS = 16;
+/** Chunks in fetchBlob's first run to a source; each run answered whole doubles it, up to FETCH_RUN_CHUNKS. */
+export const FETCH_FIRST_RUN_CHUNKS = 2;
+/**
+ * Verified chunks fetchBlob writes per ChunkStore.put (one IndexedDB transaction each, DESIGN §5): 1 MiB. One write
+ * runs while the next batch fills; a full batch waits for it, so at most two batches are held.
+ */
+export const FETCH_WRITE_BATCH_CHUNKS = 4;
 /** Chunks a file.put server pulls from the caller at once. */
 export const PUT_PULL_CONCURRENCY = 4;
 /** file.put reports progress after this many chunks, or after PUT_PROGRESS_EVERY_MS, whichever comes first. */

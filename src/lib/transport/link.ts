@@ -11,7 +11,11 @@ export interface Link {
   readonly id: string;
   readonly remoteNodeId: string;
   readonly path: LinkPath;
-  /** Resolves when the frame is handed to the carrier; waits while the carrier's buffer is full (backpressure). */
+  /**
+   * Resolves when the frame is handed to the carrier; waits while the carrier's buffer is full (backpressure). A
+   * binary frame belongs to the link from then on (it may send or transfer that buffer without copying it): the
+   * caller must not change or reuse it.
+   */
   send(frame: LinkFrame): Promise<void>;
   onFrame(listener: (frame: LinkFrame) => void): void;
   onClose(listener: () => void): void;

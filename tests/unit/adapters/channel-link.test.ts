@@ -89,6 +89,19 @@ describe('a data channel moved into the worker', () => {
     expect(dc.sent).toEqual(['a', 'b', 'c']);
   });
 
+  it('sends a binary frame that owns its buffer as that buffer, and copies one that is a view into a larger one', async () => {
+    const { dc, link } = setup();
+    link.start();
+    dc.open();
+    const whole = new Uint8Array([1, 2, 3]);
+    await link.send(whole);
+    expect(dc.sent[0]).toBe(whole.buffer);
+    const view = new Uint8Array([9, 4, 5, 9]).subarray(1, 3);
+    await link.send(view);
+    expect(new Uint8Array(dc.sent[1] as ArrayBuffer)).toEqual(new Uint8Array([4, 5]));
+    expect(dc.sent[1]).not.toBe(view.buffer);
+  });
+
   it('queues above the high-water mark and drains on bufferedamountlow', async () => {
     const { dc, link } = setup();
     dc.open();

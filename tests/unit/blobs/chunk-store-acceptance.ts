@@ -47,6 +47,15 @@ export function chunkStoreAcceptance(name: string, open: () => Promise<ChunkStor
       expect(await store.bytesUsed()).toBe(2000);
     });
 
+    it('getMany reads several chunks in the order asked, undefined where absent (optional)', async ({ skip }) => {
+      const store = await open();
+      if (!store.getMany) return skip();
+      const [a, b] = [chunk(1), chunk(2)];
+      await store.put([a, b]);
+      expect(await store.getMany([b.cid, chunk(3).cid, a.cid])).toEqual([b.bytes, undefined, a.bytes]);
+      expect(await store.getMany([])).toEqual([]);
+    });
+
     it('keeps its own copy of the bytes', async () => {
       const store = await open();
       const a = chunk(1);

@@ -1,7 +1,7 @@
 /** fetchBlob: verified multi-source fetching, lying peers, resume, untrusted manifests, limits on concurrency. */
 import { describe, expect, it } from 'vitest';
-import { CHUNK_SIZE_BYTES, HearthError, type BlobManifest } from '../../../src/lib/core/index.js';
-import { BlobStore, MAX_MANIFEST_BYTES, MemoryChunkStore, fetchBlob, type ChunkSource, type FetchProgress } from '../../../src/lib/blobs/index.js';
+import { CHUNK_SIZE_BYTES, HearthError, type BlobManifest, type ChunkRef } from '../../../src/lib/core/index.js';
+import { BlobStore, FETCH_FIRST_RUN_CHUNKS, MAX_MANIFEST_BYTES, MemoryChunkStore, fetchBlob, type ChunkSource, type FetchProgress } from '../../../src/lib/blobs/index.js';
 import { vectorData } from '../core/vectors.js';
 
 const CHUNKS = 8;
@@ -219,5 +219,108 @@ describe('fetchBlob', () => {
     const local = await fresh();
     await expect(fetchBlob(manifest.cid, { store: local, sources: onlyLiars })).rejects.toMatchObject({ code: 'partition' });
     expect(await local.chunks.list()).toEqual([]);
+  });
+});
+
+/** `s` with chunks(): the runs it was asked, answered from `blobs`, optionally failing at one chunk. */
+function withRuns(s: TestSource, blobs: BlobStore, at: { fail?: (cid: string) => HearthError | 'lie' | undefined } = {}): TestSource & { runs: number[][] } {
+  const runs: number[][] = [];
+  return Object.assign(s, {
+    runs,
+    async *chunks(_blob: string, refs: readonly ChunkRef[]): AsyncGenerator<Uint8Array> {
+      runs.push(refs.map((r) => r.i));
+      for (const ref of refs) {
+        await new Promise((r) => setTimeout(r, 1));
+        const failure = at.fail?.(ref.cid);
+        const bytes = (await blobs.chunk(ref.cid))!;
+        if (failure === 'lie') bytes[0] ^= 0xff;
+        else if (failure) throw failure;
+        yield bytes;
+      }
+    }
+  });
+}
+
+describe('fetchBlob with runs', () => {
+  it('asks a source that takes runs for several chunks per request: short at first, then longer, at most runChunks', async () => {
+    const { blobs, manifest } = await origin();
+    const s = withRuns(source('a', blobs), blobs);
+    const local = await fresh();
+    const result = await fetchBlob(manifest.cid, { store: local, sources: [s], perSourceConcurrency: 2, runChunks: 3 });
+    same(await local.readAll(manifest.cid), data);
+    expect(result.bySource.a.chunks).toBe(CHUNKS);
+    // Every chunk asked once, in runs (a last single chunk by its CID).
+    expect([...s.runs.flat(), ...s.chunkCalls.map((cid) => manifest.chunks.findIndex((c) => c.cid === cid))].sort()).toEqual([...Array(CHUNKS).keys()]);
+    expect(s.runs.slice(0, 2).map((r) => r.length)).toEqual([FETCH_FIRST_RUN_CHUNKS, FETCH_FIRST_RUN_CHUNKS]); // both slots
+    expect(Math.max(...s.runs.map((r) => r.length))).toBe(3);
+  });
+
+  it('strikes a source at the chunk it lied about; the rest of its run goes back untouched and is fetched', async () => {
+    const { blobs, manifest } = await origin();
+    const bad = manifest.chunks[4].cid;
+    const liar = withRuns(source('liar', blobs), blobs, { fail: (cid) => (cid === bad ? 'lie' : undefined) });
+    const honest = source('honest', blobs, { delayMs: 20 });
+    const local = await fresh();
+    const result = await fetchBlob(manifest.cid, { store: local, sources: [liar, honest], perSourceConcurrency: 1, runChunks: CHUNKS });
+    same(await local.readAll(manifest.cid), data);
+    expect(result.bySource.liar.strikes).toBe(1);
+    expect(honest.chunkCalls).toContain(bad); // the chunk it lied about went to the other source
+    // [0, 1], then [3, 4, 5, 6] ended at 4: 5 and 6 went back and were asked of the liar again.
+    expect(liar.runs.flat().filter((i) => i === 5 || i === 6)).toEqual([5, 6, 5, 6]);
+    expect(result.bySource.liar.chunks + result.bySource.honest.chunks).toBe(CHUNKS);
+  });
+
+  it('charges a failure to the chunk the run stopped at only: the rest are fetched, then the fetch fails, keeping them', async () => {
+    const { blobs, manifest } = await origin();
+    const broken = manifest.chunks[5].cid;
+    const s = withRuns(source('a', blobs), blobs, { fail: (cid) => (cid === broken ? new HearthError('partition', 'link gone') : undefined) });
+    const local = await fresh();
+    await expect(fetchBlob(manifest.cid, { store: local, sources: [s], perSourceConcurrency: 1, runChunks: CHUNKS })).rejects.toMatchObject({ code: 'partition' });
+    // [0, 1], then [2, 3, 4, 5] failed at 5; 6 and 7, never reached, were still asked of the same source.
+    expect(s.runs).toEqual([[0, 1], [2, 3, 4, 5], [6, 7]]);
+    expect((await local.missingChunks(manifest)).map((c) => c.i)).toEqual([5]);
+    const again = await fetchBlob(manifest.cid, { store: local, sources: [withRuns(source('b', blobs), blobs)] });
+    expect(again.chunksFetched).toBe(1);
+    same(await local.readAll(manifest.cid), data);
+  });
+
+  it('writes verified chunks in batches of writeBatchChunks, all of them before it returns', async () => {
+    const { blobs, manifest } = await origin();
+    const local = await fresh();
+    const puts: number[] = [];
+    const put = local.chunks.put.bind(local.chunks);
+    local.chunks.put = async (chunks) => {
+      if (!chunks.some((c) => c.cid === manifest.cid)) puts.push(chunks.length);
+      return put(chunks);
+    };
+    await fetchBlob(manifest.cid, { store: local, sources: [withRuns(source('a', blobs), blobs)], writeBatchChunks: 3 });
+    expect(puts).toEqual([3, 3, 2]);
+    expect(await local.missingChunks(manifest)).toEqual([]);
+  });
+
+  it('hashes every chunk itself unless the source says it verified them (verifiesChunks); a non-Uint8Array is struck either way', async () => {
+    const { blobs, manifest } = await origin();
+    const chunkCids = new Set(manifest.chunks.map((c) => c.cid));
+    const hashedChunks = async (verifiesChunks: boolean) => {
+      const local = await fresh();
+      let hashed = 0;
+      const hasher = local.hasher;
+      const counting = (bytes: Uint8Array) => {
+        const cid = hasher.cid(bytes);
+        if (chunkCids.has(cid)) hashed++;
+        return cid;
+      };
+      Object.defineProperty(local, 'hasher', { value: { ...hasher, cid: counting } });
+      await fetchBlob(manifest.cid, { store: local, sources: [Object.assign(source('a', blobs), { verifiesChunks })] });
+      const duringFetch = hashed;
+      same(await local.readAll(manifest.cid), data);
+      return duringFetch;
+    };
+    expect(await hashedChunks(false)).toBe(CHUNKS);
+    expect(await hashedChunks(true)).toBe(0);
+    const odd = Object.assign(source('odd', blobs), { verifiesChunks: true });
+    odd.chunk = async () => 'not bytes' as unknown as Uint8Array;
+    const result = await fetchBlob(manifest.cid, { store: await fresh(), sources: [odd, source('honest', blobs)], perSourceConcurrency: 1 }).catch(() => null);
+    expect(result?.bySource.odd.strikes).toBeGreaterThan(0);
   });
 });

@@ -11,7 +11,9 @@ import { CHUNK_SIZE_BYTES, HearthError, STREAM_WINDOW_FRAMES, type BlobManifest 
 import {
   BlobStore,
   FILE_LIST_MAX_CIDS,
+  FILE_READ_MAX_CHUNKS_PER_CALL,
   MemoryChunkStore,
+  READ_GROUP_CHUNKS,
   busChunkSource,
   fetchBlob,
   manifestBody,
@@ -115,6 +117,37 @@ describe('file.read on this node (local bus)', () => {
     expect(error).toMatchObject({ code: 'bad_request', extra: { reason: 'not_a_manifest' } });
   });
 
+  it('with chunks: [i, ...] streams just those chunks of a blob in the order asked, with no manifest', async () => {
+    const [a] = await mesh({ size: 1 });
+    const data = blobData(5, 10);
+    const manifest = await a.store.add(data);
+    const { events, error } = await read(a, manifest.cid, { extra: { chunks: [3, 1] } });
+    expect(error).toBeNull();
+    expect(events.map((e) => e.event)).toEqual(['chunk', 'chunk', 'done']);
+    const chunks = events.slice(0, 2).map((e) => e.data as ChunkEventData);
+    expect(chunks.map(({ i, cid }) => ({ i, cid }))).toEqual([3, 1].map((i) => ({ i, cid: manifest.chunks[i].cid })));
+    same(chunks[0].bytes, data.subarray(3 * CHUNK_SIZE_BYTES, 4 * CHUNK_SIZE_BYTES));
+    same(chunks[1].bytes, data.subarray(CHUNK_SIZE_BYTES, 2 * CHUNK_SIZE_BYTES));
+    expect(events[2].data).toMatchObject({ chunks: 2 });
+  });
+
+  it('refuses chunks it cannot serve with bad_request, and chunks it lacks with not_found before any event', async () => {
+    const [a] = await mesh({ size: 1 });
+    const manifest = await a.store.add(blobData(3, 11));
+    const tooMany = Array.from({ length: FILE_READ_MAX_CHUNKS_PER_CALL + 1 }, (_, i) => i);
+    for (const chunks of [[], [3], [1, 1], [-1], [0.5], tooMany]) {
+      expect((await read(a, manifest.cid, { extra: { chunks } })).error, JSON.stringify(chunks).slice(0, 20)).toMatchObject({ code: 'bad_request' });
+    }
+    expect((await read(a, manifest.cid, { extra: { chunks: [0], manifest_only: true } })).error).toMatchObject({ code: 'bad_request' });
+    expect((await read(a, manifest.chunks[0].cid, { extra: { chunks: [0] } })).error).toMatchObject({ code: 'bad_request', extra: { reason: 'not_a_manifest' } });
+    // A holder of part of the blob serves the chunks it has, and refuses a run reaching beyond them.
+    await a.chunks.delete([manifest.chunks[2].cid]);
+    expect((await read(a, manifest.cid, { extra: { chunks: [0, 1] } })).error).toBeNull();
+    const { events, error } = await read(a, manifest.cid, { extra: { chunks: [1, 2] } });
+    expect(events).toEqual([]);
+    expect(error).toMatchObject({ code: 'not_found', extra: { reason: 'incomplete' } });
+  });
+
   it('sends a manifest too large for one JSON frame as its canonical JSON bytes, which hash to its CID', async () => {
     const [a] = await mesh({ size: 1 });
     const manifest = await a.store.add(repeatedChunks(TOO_MANY_FOR_A_FRAME));
@@ -172,8 +205,9 @@ describe('file.read on this node (local bus)', () => {
     const { events } = await read(a, manifest.cid, { stopAfter: 3 }); // manifest and two chunks, then break
     expect(events.map((e) => e.event)).toEqual(['manifest', 'chunk', 'chunk']);
     await time().advance(1000);
-    // The manifest, the two chunks sent, and at most the one being read when the cancel came.
-    expect(a.chunks.gets.length).toBeLessThanOrEqual(4);
+    // The manifest, and the chunks of at most two read groups: the one the chunks sent came from, and the one read
+    // ahead while they were sent.
+    expect(a.chunks.gets.length).toBeLessThanOrEqual(1 + 2 * READ_GROUP_CHUNKS);
     expect(bus(a).recentTraces(1)[0]).toMatchObject({ capability: 'file.read', result: 'cancelled' });
   });
 
@@ -341,6 +375,18 @@ describe('ACROSS A LINK, NEEDS BINARY FRAMES: chunk transfer between nodes', () 
     same(await b.store.readAll(manifest.cid), data);
   });
 
+  it('fetchBlob asks a neighbour for runs of chunks: a few file.read calls for twenty chunks, byte-identical', async () => {
+    const [a, b] = await mesh({ size: 2 });
+    const data = blobData(20, 55);
+    const manifest = await a.store.add(data);
+    const result = await time().resolve(fetchBlob(manifest.cid, { store: b.store, sources: [busChunkSource(bus(b), a.id)] }));
+    expect(result.chunksFetched).toBe(20);
+    same(await b.store.readAll(manifest.cid), data);
+    // The manifest, then runs of 2, 2, 4, 4, 8 at most (two requests in flight to the one source, runs doubling).
+    const reads = bus(a).recentTraces(50).filter((t) => t.capability === 'file.read' && t.direction === 'in');
+    expect(reads.length).toBeLessThanOrEqual(6);
+  });
+
   it('M07 test_three_source_parallel_fetch: fetchBlob with busChunkSource takes chunks from every holder at once', async () => {
     const [fetcher, ...holders] = await mesh({ size: 4 });
     const data = blobData(9, 51);
@@ -380,8 +426,9 @@ describe('ACROSS A LINK, NEEDS BINARY FRAMES: chunk transfer between nodes', () 
     const readThen = a.chunks.gets.length;
     await time().advance(5000);
     expect(a.chunks.gets.length).toBe(readThen);
-    // The manifest, the chunks the stream window let it send ahead of the consumer, and the one in hand at the cancel.
-    expect(readThen).toBeLessThanOrEqual(1 + STREAM_WINDOW_FRAMES + 2);
+    // The manifest, the chunks the stream window let it send ahead of the consumer, the rest of their read group and
+    // the group read ahead at the cancel.
+    expect(readThen).toBeLessThanOrEqual(1 + STREAM_WINDOW_FRAMES + 2 * READ_GROUP_CHUNKS);
   });
 
   it('file.put pulls only the chunks the receiver lacks, reports progress, and stores and pins the blob', async () => {

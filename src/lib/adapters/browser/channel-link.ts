@@ -21,6 +21,15 @@ function byteLength(frame: string | ArrayBuffer): number {
   return typeof frame === 'string' ? frame.length * 3 : frame.byteLength;
 }
 
+/**
+ * The frame's bytes as an ArrayBuffer of their own. A frame handed to a link is the link's (Link.send), and encoded
+ * frames own their buffer, so that buffer goes as it is: a copy per 48 KiB binary part was a tenth of a sender's CPU.
+ */
+export function wholeBuffer(frame: Uint8Array): ArrayBuffer {
+  const whole = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
+  return whole ? (frame.buffer as ArrayBuffer) : (frame.slice().buffer as ArrayBuffer);
+}
+
 /** A transferred data channel waiting for, then carrying, one link. */
 export class FrameChannel {
   private early: (string | ArrayBuffer)[] = [];
@@ -150,7 +159,7 @@ export class ChannelLink implements Link {
 
   async send(frame: LinkFrame): Promise<void> {
     if (this.closed) throw new Error(`link ${this.id} is closed`);
-    this.carrier.send(typeof frame === 'string' ? frame : (frame.slice().buffer as ArrayBuffer));
+    this.carrier.send(typeof frame === 'string' ? frame : wholeBuffer(frame));
   }
 
   onFrame(listener: (frame: LinkFrame) => void): void {

@@ -5,6 +5,7 @@
  * uses ChannelLink instead: channel-link.ts.)
  */
 import type { Link, LinkFrame, LinkPath } from '../../transport/link.js';
+import { wholeBuffer } from './channel-link.js';
 
 /**
  * Messages on the link port, main thread → worker. `link-channel` transfers a WebRTC frame channel into the worker
@@ -38,8 +39,9 @@ export class PortLink implements Link {
     if (typeof frame === 'string') {
       this.post({ type: 'link-send', linkId: this.id, frame });
     } else {
-      const copy = frame.slice().buffer as ArrayBuffer;
-      this.post({ type: 'link-send', linkId: this.id, frame: copy }, [copy]);
+      // Transferred, not copied, when the frame owns its buffer (it is the link's now: Link.send).
+      const buffer = wholeBuffer(frame);
+      this.post({ type: 'link-send', linkId: this.id, frame: buffer }, [buffer]);
     }
   }
 
