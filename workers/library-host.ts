@@ -77,7 +77,9 @@ export class LibraryHost {
 
   private holder(nodeId: string, online: ReadonlySet<string>): HolderView {
     const isSelf = nodeId === this.options.selfId;
-    return { nodeId, name: this.options.nameOf(nodeId), online: isSelf || online.has(nodeId), isSelf };
+    // The pages mark this device themselves ("this device"): its plain name here, not nameOf's "(this node)".
+    const name = isSelf ? this.options.node.identity().displayName : this.options.nameOf(nodeId);
+    return { nodeId, name, online: isSelf || online.has(nodeId), isSelf };
   }
 
   private online(): Set<string> {
