@@ -16,6 +16,7 @@ import { NOT_ON_MIRROR, planMirroredConfig } from '../src/lib/llm/webllm/mirror-
 import { probeWebGpu, type NavigatorLike } from '../src/lib/llm/webllm/webgpu-probe.js';
 import type { DeviceModelPorts, DeviceSurvey, LoadedModel, LoadProgress, ModelChoice } from './device-model.js';
 import type { LoadOutcome, ModelWorkerApi } from './model-worker-api.js';
+import { loadInModelWorker } from './model-worker-spawn.js';
 
 export interface DeviceModelPortsOptions {
   bridgeUrl: string;
@@ -67,39 +68,21 @@ export function deviceModelPorts(options: DeviceModelPortsOptions): DeviceModelP
     },
 
     async load(choice, onProgress, signal) {
-      const worker = new Worker(new URL('./model.worker.ts', import.meta.url), { type: 'module', name: `model ${choice.id}` });
-      const remote = Comlink.wrap<ModelWorkerApi>(worker);
-      const stop = () => {
-        remote[Comlink.releaseProxy]();
-        worker.terminate();
-      };
-      // A terminated or broken worker never answers a comlink call: race every wait against these.
-      let onAbort = () => {};
-      let onError = (_event: ErrorEvent) => {};
-      const failed = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new HearthError('internal_error', `loading ${choice.id} was cancelled`));
-        onError = (event) => reject(new HearthError('internal_error', `the model worker stopped: ${event.message || 'its script could not be loaded (was the app updated? reload the page)'}`));
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-      worker.addEventListener('error', onError);
-      if (signal.aborted) onAbort();
-      try {
-        const outcome = await Promise.race([loadIn(remote, choice, bridgeUrl, Comlink.proxy((p: LoadProgress) => onProgress(p))), failed]);
-        if (!outcome.ok) throw HearthError.fromWire(outcome.error);
-        const engine = new PortEngine({ remote: remote as unknown as EnginePortApi, id: outcome.id, maxConcurrent: outcome.maxConcurrent, proxy: Comlink.proxy });
-        worker.addEventListener('error', () => engine.close(new HearthError('internal_error', `the model worker running ${choice.id} stopped`)));
-        const close = () => {
-          engine.close(new HearthError('partition', `${choice.id} was stopped on the device that ran it`));
-          stop();
-        };
-        return { engine, close } satisfies LoadedModel;
-      } catch (err) {
-        stop();
-        throw err;
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        worker.removeEventListener('error', onError);
-      }
+      return loadInModelWorker(
+        `model ${choice.id}`,
+        signal,
+        (remote) => loadIn(remote, choice, bridgeUrl, Comlink.proxy((p: LoadProgress) => onProgress(p))),
+        (outcome, { worker, remote, stop }) => {
+          if (!outcome.ok) throw HearthError.fromWire(outcome.error);
+          const engine = new PortEngine({ remote: remote as unknown as EnginePortApi, id: outcome.id, maxConcurrent: outcome.maxConcurrent, proxy: Comlink.proxy });
+          worker.addEventListener('error', () => engine.close(new HearthError('internal_error', `the model worker running ${choice.id} stopped`)));
+          const close = () => {
+            engine.close(new HearthError('partition', `${choice.id} was stopped on the device that ran it`));
+            stop();
+          };
+          return { engine, close } satisfies LoadedModel;
+        }
+      );
     },
 
     offer: options.offer,

@@ -13,7 +13,8 @@ import { mirrorEmbeddingModels } from '../src/lib/embed/mirror-models.js';
 import { mirrorFileUrl, mirrorRemoteHost, type MirrorIndex } from '../src/lib/llm/mirror.js';
 import type { DeviceModelPorts, LoadedModel, LoadProgress, ModelChoice } from './device-model.js';
 import { mirrorIndex } from './device-model-ports.js';
-import type { ModelWorkerApi } from './model-worker-api.js';
+import type { EmbedderLoadOutcome, ModelWorkerApi } from './model-worker-api.js';
+import { loadInModelWorker } from './model-worker-spawn.js';
 
 export interface EmbeddingModelPortsOptions {
   bridgeUrl: string;
@@ -84,39 +85,21 @@ export function embeddingModelPorts(options: EmbeddingModelPortsOptions): Device
       if (state === 'unreachable') throw new HearthError('partition', `the bridge's model mirror could not be reached, so ${choice.id} cannot be loaded now; it is tried again when the bridge is back`);
       const found = (await embeddingModelsOn(index, bridgeUrl)).find((m) => m.id === choice.id);
       if (!found) throw new HearthError('not_found', `${choice.id} is not a sentence-embedding model on the bridge's mirror (any more)`);
-      const worker = new Worker(new URL('./model.worker.ts', import.meta.url), { type: 'module', name: `embedding model ${choice.id}` });
-      const remote = Comlink.wrap<ModelWorkerApi>(worker);
-      const stop = () => {
-        remote[Comlink.releaseProxy]();
-        worker.terminate();
-      };
-      let onAbort = () => {};
-      let onError = (_event: ErrorEvent) => {};
-      const failed = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new HearthError('internal_error', `loading ${choice.id} was cancelled`));
-        onError = (event) => reject(new HearthError('internal_error', `the model worker stopped: ${event.message || 'its script could not be loaded (was the app updated? reload the page)'}`));
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-      worker.addEventListener('error', onError);
-      if (signal.aborted) onAbort();
-      try {
-        const load = { model: found.id, baseUrl: mirrorRemoteHost(bridgeUrl), dtype: found.dtype };
-        const outcome = await Promise.race([remote.loadEmbedder(load, Comlink.proxy((p: LoadProgress) => onProgress(p))), failed]);
-        if (!outcome.ok) throw HearthError.fromWire(outcome.error);
-        const embedder = new WorkerEmbedder(found.id, outcome.dimensions, outcome.maxBatch, remote);
-        worker.addEventListener('error', () => embedder.close('its model worker stopped'));
-        const close = () => {
-          embedder.close('it was turned off on this device');
-          stop();
-        };
-        return { engine: embedder, close } satisfies LoadedModel<Embedder>;
-      } catch (err) {
-        stop();
-        throw err;
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        worker.removeEventListener('error', onError);
-      }
+      return loadInModelWorker(
+        `embedding model ${choice.id}`,
+        signal,
+        (remote): Promise<EmbedderLoadOutcome> => remote.loadEmbedder({ model: found.id, baseUrl: mirrorRemoteHost(bridgeUrl), dtype: found.dtype }, Comlink.proxy((p: LoadProgress) => onProgress(p))),
+        (outcome, { worker, remote, stop }) => {
+          if (!outcome.ok) throw HearthError.fromWire(outcome.error);
+          const embedder = new WorkerEmbedder(found.id, outcome.dimensions, outcome.maxBatch, remote);
+          worker.addEventListener('error', () => embedder.close('its model worker stopped'));
+          const close = () => {
+            embedder.close('it was turned off on this device');
+            stop();
+          };
+          return { engine: embedder, close } satisfies LoadedModel<Embedder>;
+        }
+      );
     },
 
     offer: options.offer,
