@@ -101,6 +101,11 @@ export class DiskChunkStore implements ChunkStore {
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** get() of each, read in parallel: a bridge streaming a blob reads a run of chunks at once (ChunkStore.getMany). */
+  getMany(cids: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return Promise.all(cids.map((cid) => this.get(cid)));
+  }
+
   async has(cid: string): Promise<boolean> {
     return this.index.has(cid);
   }
