@@ -2,6 +2,7 @@
 import type { CapabilityView } from '../bus/bus.js';
 import type { CallTrace } from '../bus/trace.js';
 import type { WireError } from '../core/errors.js';
+import type { Transfer } from '../library/library-node.js';
 import type { PingResult, PingStreamResult } from '../node/types.js';
 import type { StreamEvent } from '../transport/frame-types.js';
 import type { LinkPath } from '../transport/link.js';
@@ -242,19 +243,11 @@ export interface FileView {
   holders: HolderView[];
 }
 
-/** A download in progress or just ended. Resuming fetches only the chunks still missing. */
-export interface TransferView {
-  cid: string;
-  name: string;
-  phase: 'fetching' | 'done' | 'failed' | 'cancelled';
-  bytesDone: number;
-  bytesTotal: number;
-  /** Over the last few seconds; 0 before the first chunk. */
-  bytesPerSecond: number;
+/** A download in progress or just ended (the node's Transfer, as data): resuming fetches only the chunks still missing. */
+export interface TransferView extends Omit<Transfer, 'sources' | 'error'> {
   /** Display names of the nodes chunks came from. */
   sources: string[];
   error: WireError | null;
-  startedAt: number;
 }
 
 export interface FilesState {

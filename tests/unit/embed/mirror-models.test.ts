@@ -4,17 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { embeddingCandidates, isSentenceEncoderConfig, mirrorEmbeddingModels } from '../../../src/lib/embed/mirror-models.js';
-import type { MirrorFile, MirrorIndex } from '../../../src/lib/llm/mirror.js';
+import type { MirrorFile } from '../../../src/lib/llm/mirror.js';
+import { mirrorFile, mirrorIndex } from '../../support/mirror-index.js';
 
-const file = (path: string, size = 1000, status: MirrorFile['status'] = 'hashed'): MirrorFile => ({ path, size, sha256: status === 'pending' ? null : 'a'.repeat(64), status });
+const file = mirrorFile;
 const layout = (onnx: MirrorFile[], tokenizerStatus: MirrorFile['status'] = 'hashed') => [file('config.json', 600), file('tokenizer.json', 400, tokenizerStatus), file('tokenizer_config.json', 100), ...onnx];
-const index = (repos: MirrorIndex['repos']): MirrorIndex => ({
-  version: 1,
-  state: 'ready',
-  hashing: { files_pending: 0, bytes_pending: 0, files_hashed: 0, bytes_hashed: 0, files_from_cache: 0 },
-  repos,
-  libs: []
-});
+const index = mirrorIndex;
 
 describe('sentence-embedding models on the mirror', () => {
   it('recognises bare encoders by config.json, not heads or decoders', () => {

@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { DeviceModelState } from '../../../src/lib/client/api.js';
 import { HearthError } from '../../../src/lib/core/errors.js';
 import type { LlmEngine } from '../../../src/lib/llm/engine.js';
-import type { MirrorFile, MirrorIndex } from '../../../src/lib/llm/mirror.js';
 import { transformersOptions, TRANSFORMERS_INTERNET_MODELS } from '../../../src/lib/llm/transformers/choices.js';
 import { DeviceModel, type DeviceModelPorts, type LoadProgress, type ModelChoice } from '../../../workers/device-model.js';
+import { mirrorFile, mirrorIndex } from '../../support/mirror-index.js';
 
 const engine = (id: string): LlmEngine => ({
   id,
@@ -114,14 +114,8 @@ describe('the model this device runs', () => {
   });
 });
 
-const file = (path: string, size = 1000): MirrorFile => ({ path, size, sha256: 'a'.repeat(64), status: 'hashed' });
-const index = (repos: MirrorIndex['repos']): MirrorIndex => ({
-  version: 1,
-  state: 'ready',
-  hashing: { files_pending: 0, bytes_pending: 0, files_hashed: 0, bytes_hashed: 0, files_from_cache: 0 },
-  repos,
-  libs: []
-});
+const file = mirrorFile;
+const index = mirrorIndex;
 
 describe('transformers.js models on the mirror', () => {
   const configs: Record<string, unknown> = {
