@@ -46,10 +46,17 @@ export class DiskChunkStore implements ChunkStore {
       }
     }
     let pins = new Map<string, string[]>();
+    let text: string | null = null;
     try {
-      pins = new Map(Object.entries(JSON.parse(await readFile(join(dir, PINS_FILE), 'utf8')) as Record<string, string[]>));
+      text = await readFile(join(dir, PINS_FILE), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text !== null) {
+      const parsed = parsePins(text);
+      // Refused rather than set aside: starting without pins would let the next gc take files people added here.
+      if (!parsed) throw new HearthError('internal_error', `${join(dir, PINS_FILE)} is damaged; move it aside to start without pins (files held here may then be collected when space runs short)`);
+      pins = parsed;
     }
     return new DiskChunkStore(dir, index, pins, useStamps(options.now, newest));
   }
@@ -171,5 +178,18 @@ export class DiskChunkStore implements ChunkStore {
     };
     this.pinWrites = this.pinWrites.then(write, write);
     return this.pinWrites;
+  }
+}
+
+/** pins.json: `{id: [cid, …]}`; null when it is not that. */
+function parsePins(text: string): Map<string, string[]> | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+    const entries = Object.entries(parsed as Record<string, unknown>);
+    if (!entries.every(([, cids]) => Array.isArray(cids) && cids.every((cid) => isCid(cid)))) return null;
+    return new Map(entries as [string, string[]][]);
+  } catch {
+    return null;
   }
 }

@@ -60,10 +60,16 @@ export class DiskLibraryStore implements FileMetaStore, CorpusStore {
     return corpora;
   }
 
-  async save(name: string, snapshot: unknown): Promise<void> {
-    if (!CORPUS_FILE.test(`${name}.json`)) throw new HearthError('bad_request', `corpus name ${JSON.stringify(name)} is not a safe file name`);
-    await writeDurably(join(this.dir, 'corpora', `${name}.json`), encoder.encode(JSON.stringify(snapshot)));
-    await fsyncDir(join(this.dir, 'corpora'));
+  save(name: string, snapshot: unknown): Promise<void> {
+    if (!CORPUS_FILE.test(`${name}.json`)) return Promise.reject(new HearthError('bad_request', `corpus name ${JSON.stringify(name)} is not a safe file name`));
+    const text = JSON.stringify(snapshot);
+    const write = async () => {
+      await writeDurably(join(this.dir, 'corpora', `${name}.json`), encoder.encode(text));
+      await fsyncDir(join(this.dir, 'corpora'));
+    };
+    // One after another, like files.json: an older snapshot finishing last would replace a newer one on disk.
+    this.writes = this.writes.then(write, write);
+    return this.writes;
   }
 
   private saveMetas(): Promise<void> {

@@ -86,3 +86,19 @@ describe('DiskChunkStore', () => {
     expect(await reopened.missingChunks(manifest)).toEqual([bad]);
   });
 });
+
+describe('DiskChunkStore with a damaged pins.json', () => {
+  it('refuses to open with a message naming the file and what to do, instead of starting unpinned (a gc would take held files)', async () => {
+    const dir = await tempDir();
+    const store = await DiskChunkStore.open(dir);
+    const { cid, bytes } = chunk(1);
+    await store.put([{ cid, bytes }]);
+    await store.pin(cid, [cid]);
+    await writeFile(join(dir, 'pins.json'), '{"blake3:', 'utf8');
+    await expect(DiskChunkStore.open(dir)).rejects.toThrow(/pins\.json is damaged; move it aside/);
+    await writeFile(join(dir, 'pins.json'), JSON.stringify({ [cid]: ['not-a-cid'] }), 'utf8');
+    await expect(DiskChunkStore.open(dir)).rejects.toThrow(/is damaged/);
+    // Nothing was lost: the chunk is still there for whoever repairs the file.
+    expect(await readFile(store.pathOf(cid))).toHaveLength(bytes.length);
+  });
+});

@@ -18,7 +18,13 @@ export class BlobStore {
     readonly hasher: Blake3Hasher
   ) {}
 
+  /**
+   * Opens the store over `chunks`, dropping temporary pins a crash left (an add or a file.put that never finished:
+   * their ids are not CIDs). Persistent stores keep pins, so without this their chunks could never be collected.
+   * One BlobStore per chunk store: another open one's running adds would lose their protection.
+   */
   static async open(chunks: ChunkStore, options: { hasher?: Blake3Hasher } = {}): Promise<BlobStore> {
+    for (const id of await chunks.pins()) if (!isCid(id)) await chunks.unpin(id);
     return new BlobStore(chunks, options.hasher ?? (await loadHasher()));
   }
 

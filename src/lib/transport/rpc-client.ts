@@ -143,16 +143,20 @@ export class RpcClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     void this.transmit(session, exchange, capability, version, body);
     let consumed = 0;
+    const parts = new ResponseAssembler();
     try {
       for (;;) {
         const event = await this.nextWithin(exchange, idleTimeoutMs);
         if (event === null) return;
         if (event.event === 'done') {
-          yield event;
+          // A unary answer too large for one frame arrives in parts (P13): streamed callers see it as `done`, as a
+          // local call would give it, never the parts.
+          yield parts.count > 0 ? { event: 'done', data: parts.finish(event.data) } : event;
           return;
         }
         if (++consumed % STREAM_ACK_INTERVAL_FRAMES === 0) this.sendQuietly(session, () => this.options.signer.ack(exchange.requestId, consumed));
-        yield event;
+        if (event.event === RESPONSE_PART_EVENT) parts.add(event.data);
+        else yield event;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);

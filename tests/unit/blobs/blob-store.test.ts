@@ -60,6 +60,22 @@ describe('BlobStore', () => {
     expect(await blobs.chunks.bytesUsed()).toBe(0);
   });
 
+  it('a temporary pin left by a crash mid-add is dropped at open, so its chunks can be collected; a finished blob stays pinned', async () => {
+    const chunks = new MemoryChunkStore();
+    const first = await BlobStore.open(chunks);
+    const kept = await first.add(vectorData(CHUNK_SIZE_BYTES + 10, 1));
+    // What an add that never finished leaves behind: its chunks, pinned under its temporary id.
+    const orphan = vectorData(CHUNK_SIZE_BYTES, 2);
+    const orphanCid = first.hasher.cid(orphan);
+    await chunks.put([{ cid: orphanCid, bytes: orphan }]);
+    await chunks.pin('adding:7:1700000000000', [orphanCid]);
+    await BlobStore.open(chunks);
+    expect(await chunks.pins()).toEqual([kept.cid]);
+    await chunks.gc(0);
+    expect(await chunks.has(orphanCid)).toBe(false);
+    expect(await first.has(kept.cid)).toBe(true);
+  });
+
   it('a gc while a blob is still being added does not take its chunks', async () => {
     const blobs = await open();
     let gcDone = false;

@@ -120,7 +120,7 @@ describe('rag.* (contract §4.4–4.6)', () => {
       }
       return save(name, value);
     };
-    await expect(call(t, 'rag.ingest', body)).rejects.toBeTruthy();
+    await expect(call(t, 'rag.ingest', body)).rejects.toMatchObject({ message: expect.stringContaining('disk full') });
     expect(t.announced).toHaveLength(0);
     const retried = await call(t, 'rag.ingest', body);
     expect(retried.output.already_indexed).toBe(false);

@@ -95,3 +95,14 @@ describe('ResponseAssembler (the caller side of P13)', () => {
     expect(() => garbled.finish({ response_parts: 1 })).toThrow(/not valid UTF-8 JSON/);
   });
 });
+
+describe('answers in parts to a streaming caller', () => {
+  it('a caller that streams a unary capability gets the joined answer as done, never the parts', async () => {
+    const net = await twoNodes();
+    const answer = { output: { text: 'Regenwasser filtern und abkochen. '.repeat(5000) } };
+    net.nodes[1].register({ name: 'experimental.test_big_streamed', version: '1.0', handler: async () => answer });
+    const { events, error } = await net.time.collect(net.nodes[0].stream(net.nodeId(1), 'experimental.test_big_streamed', '1.0', {}));
+    expect(error).toBeNull();
+    expect(events).toEqual([{ event: 'done', data: answer }]);
+  });
+});

@@ -64,7 +64,18 @@ export class BridgeSocket {
   stop(): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.dropPaced();
     this.socket?.close();
+  }
+
+  /**
+   * Forgets what waits for budget: it was meant for the session that ended. Sent on a reconnected socket it would
+   * arrive before that session's welcome; peers' frames are healed by their own retries and the next sync.
+   */
+  private dropPaced(): void {
+    this.paced.length = 0;
+    if (this.pacingTimer) clearTimeout(this.pacingTimer);
+    this.pacingTimer = null;
   }
 
   sendSignal(to: string, signal: Record<string, unknown>): boolean {
@@ -131,6 +142,7 @@ export class BridgeSocket {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.dropPaced();
       if (event.code === SESSION_REPLACED) {
         // Another session with this key took our place (the same identity opened elsewhere): fighting back would
         // make the two replace each other forever.
